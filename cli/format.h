@@ -1,0 +1,34 @@
+// Rendering of rankings and sweep summaries for the terminal and for tools:
+// table (aligned text), markdown, csv and json.
+#ifndef GRIDSEARCH_CLI_FORMAT_H_
+#define GRIDSEARCH_CLI_FORMAT_H_
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "coordinator/job_store.h"
+#include "coordinator/ranking.h"
+
+namespace gridsearch {
+
+bool IsOutputFormat(const std::string& format);
+
+// Renders the first `top` rows (0: all). The JSON form is an array of
+// objects, best first: rank, optimizer, params (object),
+// mean_final_train_loss, mean_log_loss_integral, mean_test_accuracy,
+// mean_epochs, seeds_done, seeds_total, diverged, failed, incomplete.
+// Unknown values are null.
+std::string FormatRanking(const std::vector<RankedConfigRow>& rows, const std::string& format,
+                          size_t top, const std::string& metric);
+
+// One sweep's state, counts, throughput and ETA, for `status`.
+std::string FormatSweepSummary(const SweepSummary& s, const std::string& format);
+std::string FormatSweepList(const std::vector<SweepSummary>& sweeps, const std::string& format);
+
+// "1h02m", "3m05s", "12s".
+std::string FormatDuration(double seconds);
+
+}  // namespace gridsearch
+
+#endif  // GRIDSEARCH_CLI_FORMAT_H_

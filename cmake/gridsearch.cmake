@@ -1,0 +1,46 @@
+# Shared helpers for gridsearch's targets.
+
+# One interface target that carries the torch include paths, libraries and
+# (when enabled) the precompiled <torch/torch.h>. Torch targets link it.
+add_library(gridsearch_torch INTERFACE)
+target_link_libraries(gridsearch_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(gridsearch_torch INTERFACE ${TORCH_INCLUDE_DIRS})
+
+# A small static library whose only job is to own the torch PCH, so that every
+# torch target can reuse it instead of compiling its own.
+add_library(gridsearch_torch_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cc)
+target_link_libraries(gridsearch_torch_pch PUBLIC gridsearch_torch)
+if(GRIDSEARCH_USE_PCH)
+  target_precompile_headers(gridsearch_torch_pch PRIVATE <torch/torch.h>)
+endif()
+
+# gs_torch_target(target): makes `target` a torch target that reuses the PCH.
+function(gs_torch_target target)
+  target_link_libraries(${target} PRIVATE gridsearch_torch)
+  if(GRIDSEARCH_USE_PCH)
+    target_precompile_headers(${target} REUSE_FROM gridsearch_torch_pch)
+  endif()
+endfunction()
+
+# gs_add_test(name SOURCES a.cc b.cc LIBS x y [TORCH] [LABELS l]): one GoogleTest
+# executable registered with ctest.
+function(gs_add_test name)
+  cmake_parse_arguments(T "TORCH" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main Threads::Threads)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_compile_definitions(${name} PRIVATE
+    GRIDSEARCH_BIN="$<TARGET_FILE:gridsearch>"
+    GRIDSEARCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(T_TORCH)
+    gs_torch_target(${name})
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT})
+  if(T_LABELS)
+    set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
+  endif()
+endfunction()

@@ -1,0 +1,2 @@
+// Owns the precompiled <torch/torch.h> that torch targets reuse.
+namespace gridsearch { int torch_pch_anchor = 0; }

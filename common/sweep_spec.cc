@@ -1,0 +1,425 @@
+#include "common/sweep_spec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/catalog.h"
+
+namespace gridsearch {
+namespace {
+
+using json = nlohmann::json;
+
+const char* TypeName(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::object: return "object";
+    case json::value_t::array: return "array";
+    case json::value_t::string: return "string";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "integer";
+    case json::value_t::number_float: return "number";
+    default: return "unknown";
+  }
+}
+
+Status Invalid(const std::string& field, const std::string& what) {
+  return Status::InvalidArgument(field + ": " + what);
+}
+
+Status WrongType(const std::string& field, const char* expected, const json& got) {
+  return Invalid(field, std::string("expected ") + expected + ", got " + TypeName(got));
+}
+
+// Checks that `obj` has only keys in `allowed`, suggesting the closest.
+Status CheckKeys(const json& obj, const std::string& where, const std::vector<std::string>& allowed) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
+    std::string field = where.empty() ? it.key() : where + "." + it.key();
+    std::string msg = "unknown field";
+    std::string near = ClosestName(it.key(), allowed);
+    if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return Invalid(field, msg + "; allowed: " + list);
+  }
+  return Status::OK();
+}
+
+Status GetString(const json& obj, const std::string& key, const std::string& field, bool required,
+                 std::string* out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) return Invalid(field, "missing (required)");
+    return Status::OK();
+  }
+  if (!it->is_string()) return WrongType(field, "a string", *it);
+  *out = it->get<std::string>();
+  if (required && out->empty()) return Invalid(field, "must not be empty");
+  if (out->size() > 4096) return Invalid(field, "longer than 4096 characters");
+  return Status::OK();
+}
+
+// A positive integer that fits in int64; `max` bounds it from above.
+Status GetPositiveInt(const json& j, const std::string& field, int64_t max, int64_t* out) {
+  if (!j.is_number_integer()) {
+    if (j.is_number_float()) {
+      double d = j.get<double>();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
+        *out = static_cast<int64_t>(d);
+      } else {
+        return WrongType(field, "an integer", j);
+      }
+    } else {
+      return WrongType(field, "an integer", j);
+    }
+  } else if (j.is_number_unsigned()) {
+    uint64_t u = j.get<uint64_t>();
+    if (u > static_cast<uint64_t>(max)) return Invalid(field, "must be at most " + std::to_string(max));
+    *out = static_cast<int64_t>(u);
+  } else {
+    *out = j.get<int64_t>();
+  }
+  if (*out <= 0) return Invalid(field, "must be positive, got " + std::to_string(*out));
+  if (*out > max) return Invalid(field, "must be at most " + std::to_string(max));
+  return Status::OK();
+}
+
+std::vector<std::string> Names(const std::vector<OptimizerInfo>& v) {
+  std::vector<std::string> n;
+  for (const auto& o : v) n.push_back(o.name);
+  return n;
+}
+
+std::string UnknownName(const std::string& kind, const std::string& name,
+                        const std::vector<std::string>& known) {
+  std::string msg = "unknown " + kind + " '" + name + "'";
+  std::string near = ClosestName(name, known);
+  if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  return msg + "; known: " + list;
+}
+
+Status ParseDataset(const json& j, SweepSpec* spec) {
+  if (j.is_string()) {
+    spec->dataset.name = j.get<std::string>();
+  } else if (j.is_object()) {
+    GS_RETURN_IF_ERROR(CheckKeys(j, "dataset", {"name", "path", "train_size"}));
+    GS_RETURN_IF_ERROR(GetString(j, "name", "dataset.name", true, &spec->dataset.name));
+    GS_RETURN_IF_ERROR(GetString(j, "path", "dataset.path", false, &spec->dataset.path));
+    if (j.contains("train_size")) {
+      GS_RETURN_IF_ERROR(GetPositiveInt(j["train_size"], "dataset.train_size", 1LL << 40,
+                                        &spec->dataset.train_size));
+    }
+  } else {
+    return WrongType("dataset", "an object or a data set name", j);
+  }
+  if (FindDataset(spec->dataset.name) == nullptr) {
+    std::vector<std::string> known;
+    for (const auto& d : Datasets()) known.push_back(d.name);
+    return Invalid("dataset.name", UnknownName("data set", spec->dataset.name, known));
+  }
+  return Status::OK();
+}
+
+Status ParseSeeds(const json& j, SweepSpec* spec) {
+  if (!j.is_array()) return WrongType("seeds", "an array of integers", j);
+  if (j.empty()) return Invalid("seeds", "must list at least one seed");
+  std::set<int64_t> seen;
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string field = "seeds[" + std::to_string(i) + "]";
+    const json& s = j[i];
+    if (!s.is_number_integer()) return WrongType(field, "an integer", s);
+    if (s.is_number_unsigned() && s.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      return Invalid(field, "too large");
+    int64_t v = s.get<int64_t>();
+    if (v < 0) return Invalid(field, "must be non-negative, got " + std::to_string(v));
+    if (!seen.insert(v).second) return Invalid(field, "duplicate seed " + std::to_string(v));
+    spec->seeds.push_back(v);
+  }
+  return Status::OK();
+}
+
+Status ParseValue(const OptimizerInfo& opt, const ParamInfo& p, const ParamAlias* alias,
+                  const json& v, const std::string& field, double* out) {
+  if (v.is_boolean()) {
+    if (!p.boolean) return WrongType(field, "a number", v);
+    *out = v.get<bool>() ? 1 : 0;
+  } else if (v.is_number()) {
+    *out = v.get<double>();
+    if (alias != nullptr && alias->reciprocal) {
+      if (*out == 0) return Invalid(field, "must not be 0 (its reciprocal is " + p.name + ")");
+      *out = 1.0 / *out;
+    }
+  } else {
+    return WrongType(field, p.boolean ? "true or false" : "a number", v);
+  }
+  Status s = CheckParamValue(opt, p, *out);
+  if (!s.ok()) return Invalid(field, s.message().substr(s.message().find(": ") + 2));
+  return Status::OK();
+}
+
+Status ParseGrid(const std::string& name, const json& j, OptimizerGrid* grid) {
+  const std::string where = "optimizers." + name;
+  const OptimizerInfo* opt = FindOptimizer(name);
+  if (opt == nullptr) return Invalid(where, UnknownName("optimizer", name, Names(Optimizers())));
+  if (!j.is_object()) return WrongType(where, "an object of parameter lists", j);
+  grid->optimizer = name;
+  std::map<std::string, std::vector<double>> values;
+  std::vector<std::string> allowed;
+  for (const auto& p : opt->params) allowed.push_back(p.name);
+  for (const auto& a : opt->aliases) allowed.push_back(a.alias);
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string field = where + "." + it.key();
+    const ParamInfo* p = opt->FindParam(it.key());
+    const ParamAlias* alias = nullptr;
+    if (p == nullptr) {
+      for (const auto& a : opt->aliases)
+        if (a.alias == it.key()) alias = &a;
+      if (alias != nullptr) p = opt->FindParam(alias->canonical);
+    }
+    if (p == nullptr) {
+      std::string msg = "unknown parameter of " + name;
+      std::string near = ClosestName(it.key(), allowed);
+      if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return Invalid(field, msg + "; known: " + list);
+    }
+    if (values.count(p->name))
+      return Invalid(field, "given twice (also as '" + p->name + "' or an alias of it)");
+    std::vector<double>& list = values[p->name];
+    if (it->is_array()) {
+      if (it->empty()) return Invalid(field, "empty list: give at least one value");
+      for (size_t i = 0; i < it->size(); ++i) {
+        double v;
+        GS_RETURN_IF_ERROR(
+            ParseValue(*opt, *p, alias, (*it)[i], field + "[" + std::to_string(i) + "]", &v));
+        if (std::find(list.begin(), list.end(), v) != list.end())
+          return Invalid(field + "[" + std::to_string(i) + "]", "duplicate value");
+        list.push_back(v);
+      }
+    } else {
+      double v;
+      GS_RETURN_IF_ERROR(ParseValue(*opt, *p, alias, *it, field, &v));
+      list.push_back(v);
+    }
+  }
+  for (const auto& p : opt->params) {
+    auto it = values.find(p.name);
+    if (it != values.end()) grid->axes.emplace_back(p.name, it->second);
+  }
+  // Nesterov momentum is undefined without momentum: refuse grids that would
+  // pair them rather than jobs that fail on every worker.
+  auto nesterov = values.find("nesterov");
+  if (nesterov != values.end() &&
+      std::find(nesterov->second.begin(), nesterov->second.end(), 1.0) != nesterov->second.end()) {
+    auto momentum = values.find("momentum");
+    bool zero = momentum == values.end() ||
+                std::find(momentum->second.begin(), momentum->second.end(), 0.0) !=
+                    momentum->second.end();
+    if (zero)
+      return Invalid(where + ".nesterov",
+                     "nesterov=true needs momentum > 0, but the grid also has momentum 0");
+  }
+  return Status::OK();
+}
+
+Status ParseAblation(const json& j, const SweepSpec& spec) {
+  if (!j.is_object()) return WrongType("ablation", "an object", j);
+  GS_RETURN_IF_ERROR(CheckKeys(j, "ablation", {"optimizer", "features"}));
+  std::string optimizer;
+  GS_RETURN_IF_ERROR(GetString(j, "optimizer", "ablation.optimizer", true, &optimizer));
+  const OptimizerGrid* grid = nullptr;
+  for (const auto& g : spec.grids)
+    if (g.optimizer == optimizer) grid = &g;
+  if (grid == nullptr)
+    return Invalid("ablation.optimizer", "'" + optimizer + "' is not among the sweep's optimizers");
+  auto f = j.find("features");
+  if (f == j.end()) return Invalid("ablation.features", "missing (required)");
+  if (!f->is_object() || f->empty())
+    return Invalid("ablation.features", "expected a non-empty object of parameter: off value");
+  for (auto it = f->begin(); it != f->end(); ++it) {
+    std::string field = "ablation.features." + it.key();
+    bool in_grid = false;
+    for (const auto& axis : grid->axes)
+      if (axis.first == it.key()) in_grid = true;
+    if (!in_grid) return Invalid(field, "not a parameter of the " + optimizer + " grid");
+    if (!it->is_number() && !it->is_boolean()) return WrongType(field, "a number", *it);
+  }
+  return Status::OK();
+}
+
+int64_t SaturatingMul(int64_t a, int64_t b) {
+  if (a == 0 || b == 0) return 0;
+  if (a > INT64_MAX / b) return INT64_MAX;
+  return a * b;
+}
+
+json ParamsObject(const std::string& optimizer, const std::map<std::string, double>& params) {
+  const OptimizerInfo* opt = FindOptimizer(optimizer);
+  json o = json::object();
+  for (const auto& [k, v] : params) {
+    const ParamInfo* p = opt ? opt->FindParam(k) : nullptr;
+    if (p != nullptr && p->boolean)
+      o[k] = v != 0;
+    else
+      o[k] = v;
+  }
+  return o;
+}
+
+}  // namespace
+
+Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSpec* spec) {
+  *spec = SweepSpec();
+  if (text.size() > limits.max_spec_bytes)
+    return Status::InvalidArgument("spec is " + std::to_string(text.size()) +
+                                   " bytes, more than the limit of " +
+                                   std::to_string(limits.max_spec_bytes));
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    return Status::InvalidArgument(std::string("spec is not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) return Status::InvalidArgument(std::string("spec: expected a JSON object, got ") + TypeName(j));
+  GS_RETURN_IF_ERROR(CheckKeys(j, "", {"name", "model", "dataset", "batch_size", "budget_seconds",
+                                       "seeds", "decay_steps", "optimizers", "ablation"}));
+  GS_RETURN_IF_ERROR(GetString(j, "name", "name", true, &spec->name));
+  GS_RETURN_IF_ERROR(GetString(j, "model", "model", true, &spec->model));
+  if (FindModel(spec->model) == nullptr) {
+    std::vector<std::string> known;
+    for (const auto& m : Models()) known.push_back(m.name);
+    return Invalid("model", UnknownName("model", spec->model, known));
+  }
+  if (!j.contains("dataset")) return Invalid("dataset", "missing (required)");
+  GS_RETURN_IF_ERROR(ParseDataset(j["dataset"], spec));
+
+  if (!j.contains("batch_size")) return Invalid("batch_size", "missing (required)");
+  GS_RETURN_IF_ERROR(GetPositiveInt(j["batch_size"], "batch_size", 1 << 20, &spec->batch_size));
+
+  if (!j.contains("budget_seconds")) return Invalid("budget_seconds", "missing (required)");
+  const json& budget = j["budget_seconds"];
+  if (!budget.is_number()) return WrongType("budget_seconds", "a number", budget);
+  spec->budget_seconds = budget.get<double>();
+  if (!std::isfinite(spec->budget_seconds) || spec->budget_seconds <= 0)
+    return Invalid("budget_seconds", "must be a positive number of seconds");
+  if (spec->budget_seconds > 30 * 24 * 3600.0)
+    return Invalid("budget_seconds", "more than 30 days");
+
+  if (!j.contains("seeds")) return Invalid("seeds", "missing (required)");
+  GS_RETURN_IF_ERROR(ParseSeeds(j["seeds"], spec));
+
+  if (j.contains("decay_steps")) {
+    const json& d = j["decay_steps"];
+    if (d.is_string()) {
+      if (d.get<std::string>() != "epoch")
+        return Invalid("decay_steps", "expected \"epoch\" or a positive integer, got \"" +
+                                          d.get<std::string>() + "\"");
+    } else {
+      GS_RETURN_IF_ERROR(GetPositiveInt(d, "decay_steps", INT64_MAX, &spec->decay_steps));
+    }
+  }
+
+  if (!j.contains("optimizers")) return Invalid("optimizers", "missing (required)");
+  const json& opts = j["optimizers"];
+  if (!opts.is_object()) return WrongType("optimizers", "an object of optimizer grids", opts);
+  if (opts.empty()) return Invalid("optimizers", "must name at least one optimizer");
+  for (auto it = opts.begin(); it != opts.end(); ++it) {  // nlohmann sorts keys
+    OptimizerGrid grid;
+    GS_RETURN_IF_ERROR(ParseGrid(it.key(), *it, &grid));
+    spec->grids.push_back(std::move(grid));
+  }
+
+  if (j.contains("ablation")) {
+    GS_RETURN_IF_ERROR(ParseAblation(j["ablation"], *spec));
+    spec->ablation_json = j["ablation"].dump();
+  }
+
+  int64_t jobs = CountJobs(*spec);
+  if (jobs > limits.max_jobs)
+    return Status::ResourceExhausted("the grid expands to " +
+                                     (jobs == INT64_MAX ? std::string("more than 9e18")
+                                                        : std::to_string(jobs)) +
+                                     " jobs, more than the limit of " +
+                                     std::to_string(limits.max_jobs));
+
+  json canonical = j;
+  json grids = json::object();
+  for (const auto& g : spec->grids) {
+    json axes = json::object();
+    const OptimizerInfo* opt = FindOptimizer(g.optimizer);
+    for (const auto& [name, values] : g.axes) {
+      json list = json::array();
+      bool boolean = opt->FindParam(name)->boolean;
+      for (double v : values) list.push_back(boolean ? json(v != 0) : json(v));
+      axes[name] = list;
+    }
+    grids[g.optimizer] = axes;
+  }
+  canonical["optimizers"] = grids;
+  canonical["dataset"] = {{"name", spec->dataset.name}};
+  if (!spec->dataset.path.empty()) canonical["dataset"]["path"] = spec->dataset.path;
+  if (spec->dataset.train_size > 0) canonical["dataset"]["train_size"] = spec->dataset.train_size;
+  if (spec->decay_steps == 0)
+    canonical["decay_steps"] = "epoch";
+  else
+    canonical["decay_steps"] = spec->decay_steps;
+  try {
+    spec->canonical_json = canonical.dump();
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("spec: ") + e.what());
+  }
+  return Status::OK();
+}
+
+std::vector<GridPoint> ExpandGrid(const SweepSpec& spec) {
+  std::vector<GridPoint> out;
+  for (const auto& g : spec.grids) {
+    std::vector<size_t> idx(g.axes.size(), 0);
+    while (true) {
+      GridPoint p;
+      p.optimizer = g.optimizer;
+      for (size_t a = 0; a < g.axes.size(); ++a) p.params[g.axes[a].first] = g.axes[a].second[idx[a]];
+      p.params_json = ParamsToJson(g.optimizer, p.params);
+      out.push_back(std::move(p));
+      // Odometer increment, last axis fastest.
+      size_t a = g.axes.size();
+      while (a > 0) {
+        --a;
+        if (++idx[a] < g.axes[a].second.size()) break;
+        idx[a] = 0;
+        if (a == 0) { a = SIZE_MAX; break; }
+      }
+      if (g.axes.empty() || a == SIZE_MAX) break;
+    }
+  }
+  return out;
+}
+
+int64_t CountConfigurations(const SweepSpec& spec) {
+  int64_t total = 0;
+  for (const auto& g : spec.grids) {
+    int64_t n = 1;
+    for (const auto& axis : g.axes) n = SaturatingMul(n, static_cast<int64_t>(axis.second.size()));
+    total = (total > INT64_MAX - n) ? INT64_MAX : total + n;
+  }
+  return total;
+}
+
+int64_t CountJobs(const SweepSpec& spec) {
+  return SaturatingMul(CountConfigurations(spec), static_cast<int64_t>(spec.seeds.size()));
+}
+
+std::string ParamsToJson(const std::string& optimizer, const std::map<std::string, double>& params) {
+  return ParamsObject(optimizer, params).dump();
+}
+
+}  // namespace gridsearch

@@ -1,0 +1,635 @@
+#include "coordinator/job_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "common/catalog.h"
+#include "coordinator/database.h"
+
+namespace gridsearch {
+namespace {
+
+// At most this many callers' operations share one transaction.
+constexpr size_t kMaxGroupCommit = 512;
+
+Status InsertPoints(Database* db, int64_t job_id, int64_t attempt,
+                    const std::vector<CurvePoint>& points) {
+  if (points.empty()) return Status::OK();
+  Statement* st = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "INSERT OR REPLACE INTO curve_points (job_id, attempt, step, elapsed_seconds, epoch, loss, "
+      "learning_rate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+      &st));
+  for (const auto& p : points) {
+    st->Reset();
+    st->Bind(1, job_id).Bind(2, attempt).Bind(3, p.step).Bind(4, p.elapsed_seconds);
+    st->Bind(5, p.epoch).Bind(6, p.loss).Bind(7, p.learning_rate);
+    GS_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::OK();
+}
+
+struct JobRow {
+  bool found = false;
+  std::string state;
+  std::string lease_id;
+  int64_t attempts = 0;
+  std::string worker_id;
+  int64_t sweep_id = 0;
+};
+
+Status LoadJob(Database* db, int64_t job_id, JobRow* row) {
+  Statement* st = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "SELECT state, COALESCE(lease_id, ''), attempts, COALESCE(worker_id, ''), sweep_id "
+      "FROM jobs WHERE id = ?1",
+      &st));
+  st->Bind(1, job_id);
+  bool has = false;
+  GS_RETURN_IF_ERROR(st->Step(&has));
+  row->found = has;
+  if (!has) return Status::NotFound("no job with id " + std::to_string(job_id));
+  row->state = st->Text(0);
+  row->lease_id = st->Text(1);
+  row->attempts = st->Int(2);
+  row->worker_id = st->Text(3);
+  row->sweep_id = st->Int(4);
+  st->Reset();
+  return Status::OK();
+}
+
+// The lease check shared by report, complete and fail. A job whose lease
+// expired but that nobody has leased since (state queued, same lease id) is
+// taken back by its worker: the work was not lost, only late.
+Status CheckLease(Database* db, int64_t job_id, const std::string& lease_id, double now,
+                  double lease_timeout, JobRow* row) {
+  GS_RETURN_IF_ERROR(LoadJob(db, job_id, row));
+  if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
+  if (row->lease_id != lease_id)
+    return Status::FailedPrecondition("stale lease for job " + std::to_string(job_id) +
+                                      ": the job was leased again (attempt " +
+                                      std::to_string(row->attempts) + ", state " + row->state +
+                                      ")");
+  if (row->state == "leased") return Status::OK();
+  if (row->state == "queued") {
+    Statement* st = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "UPDATE jobs SET state = 'leased', lease_deadline = ?2 WHERE id = ?1", &st));
+    st->Bind(1, job_id).Bind(2, now + lease_timeout);
+    GS_RETURN_IF_ERROR(st->Run());
+    row->state = "leased";
+    return Status::OK();
+  }
+  if (row->state == "cancelled")
+    return Status::FailedPrecondition("job " + std::to_string(job_id) +
+                                      " was cancelled (its sweep was cancelled)");
+  return Status::FailedPrecondition("job " + std::to_string(job_id) + " is already " + row->state);
+}
+
+std::map<std::string, double> ParseParams(const std::string& text) {
+  std::map<std::string, double> out;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it->is_boolean())
+      out[it.key()] = it->get<bool>() ? 1 : 0;
+    else if (it->is_number())
+      out[it.key()] = it->get<double>();
+  }
+  return out;
+}
+
+}  // namespace
+
+struct JobStore::WriteOp {
+  std::function<Status(Database*)> fn;
+  Status result;
+  bool done = false;
+};
+
+JobStore::JobStore(const CoordinatorOptions& options, Clock* clock)
+    : options_(options), clock_(clock), rng_(std::random_device{}()) {}
+
+Status JobStore::Open(const CoordinatorOptions& options, Clock* clock,
+                      std::unique_ptr<JobStore>* out) {
+  if (options.db_path.empty()) return Status::InvalidArgument("no database path given (--db)");
+  if (options.lease_timeout_seconds <= 0)
+    return Status::InvalidArgument("lease timeout must be positive");
+  if (options.max_attempts < 1) return Status::InvalidArgument("max attempts must be at least 1");
+  std::unique_ptr<JobStore> store(new JobStore(options, clock ? clock : SystemClock::Get()));
+  GS_RETURN_IF_ERROR(Database::Open(options.db_path, false, &store->writer_db_));
+  GS_RETURN_IF_ERROR(Database::Open(options.db_path, true, &store->reader_db_));
+  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  *out = std::move(store);
+  return Status::OK();
+}
+
+JobStore::~JobStore() { Shutdown(); }
+
+void JobStore::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (stopping_ && !writer_.joinable()) return;
+    stopping_ = true;
+  }
+  write_cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    ++work_generation_;
+  }
+  lease_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+Status JobStore::Write(std::function<Status(Database*)> fn) {
+  WriteOp op;
+  op.fn = std::move(fn);
+  std::unique_lock<std::mutex> lock(write_mu_);
+  if (stopping_) return Status::Unavailable("coordinator is shutting down");
+  pending_.push_back(&op);
+  write_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return op.done; });
+  return op.result;
+}
+
+void JobStore::WriterLoop() {
+  Database* db = writer_db_.get();
+  while (true) {
+    std::vector<WriteOp*> batch;
+    {
+      std::unique_lock<std::mutex> lock(write_mu_);
+      write_cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // stopping, nothing left to write
+      while (!pending_.empty() && batch.size() < kMaxGroupCommit) {
+        batch.push_back(pending_.front());
+        pending_.pop_front();
+      }
+    }
+    Status begin = db->Exec("BEGIN IMMEDIATE");
+    for (WriteOp* op : batch) {
+      if (!begin.ok()) {
+        op->result = begin;
+        continue;
+      }
+      // A savepoint per operation: one caller's failure leaves the others'.
+      Status sp = db->Exec("SAVEPOINT op");
+      if (!sp.ok()) {
+        op->result = sp;
+        continue;
+      }
+      try {
+        op->result = op->fn(db);
+      } catch (const std::exception& e) {
+        op->result = Status::Internal(std::string("write failed: ") + e.what());
+      }
+      if (!op->result.ok()) db->Exec("ROLLBACK TO op");
+      db->Exec("RELEASE op");
+    }
+    if (begin.ok()) {
+      Status commit = db->Exec("COMMIT");
+      if (!commit.ok()) {
+        db->Exec("ROLLBACK");
+        for (WriteOp* op : batch)
+          if (op->result.ok()) op->result = commit.WithContext("commit");
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      for (WriteOp* op : batch) op->done = true;
+    }
+    done_cv_.notify_all();
+  }
+}
+
+std::string JobStore::NewLeaseId() {
+  std::lock_guard<std::mutex> lock(spec_mu_);
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(rng_()),
+                static_cast<unsigned long long>(rng_()));
+  return buf;
+}
+
+Status JobStore::SpecFor(Database* db, int64_t sweep_id, std::shared_ptr<const SweepSpec>* spec) {
+  {
+    std::lock_guard<std::mutex> lock(spec_mu_);
+    auto it = specs_.find(sweep_id);
+    if (it != specs_.end()) {
+      *spec = it->second;
+      return Status::OK();
+    }
+  }
+  Statement* st = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached("SELECT spec_json FROM sweeps WHERE id = ?1", &st));
+  st->Bind(1, sweep_id);
+  bool row = false;
+  GS_RETURN_IF_ERROR(st->Step(&row));
+  if (!row) return Status::NotFound("no sweep with id " + std::to_string(sweep_id));
+  std::string text = st->Text(0);
+  st->Reset();
+  auto parsed = std::make_shared<SweepSpec>();
+  SpecLimits unlimited;
+  unlimited.max_jobs = INT64_MAX;
+  unlimited.max_spec_bytes = SIZE_MAX;
+  GS_RETURN_IF_ERROR(ParseSweepSpec(text, unlimited, parsed.get())
+                         .WithContext("stored spec of sweep " + std::to_string(sweep_id)));
+  std::lock_guard<std::mutex> lock(spec_mu_);
+  specs_[sweep_id] = parsed;
+  *spec = parsed;
+  return Status::OK();
+}
+
+Status JobStore::SubmitSweep(const std::string& spec_json, int64_t* sweep_id, int64_t* total_jobs,
+                             int64_t* configurations) {
+  auto spec = std::make_shared<SweepSpec>();
+  GS_RETURN_IF_ERROR(ParseSweepSpec(spec_json, options_.spec_limits, spec.get()));
+  std::vector<GridPoint> grid = ExpandGrid(*spec);
+  const double now = clock_->Now();
+  int64_t id = 0;
+  GS_RETURN_IF_ERROR(Write([&](Database* db) -> Status {
+    Statement st;
+    GS_RETURN_IF_ERROR(db->Prepare(
+        "INSERT INTO sweeps (name, spec_json, model, dataset, budget_seconds, total_jobs, "
+        "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &st));
+    st.Bind(1, spec->name).Bind(2, spec->canonical_json).Bind(3, spec->model);
+    st.Bind(4, spec->dataset.name).Bind(5, spec->budget_seconds);
+    st.Bind(6, CountJobs(*spec)).Bind(7, now);
+    GS_RETURN_IF_ERROR(st.Run());
+    id = db->LastInsertId();
+    Statement cfg, job;
+    GS_RETURN_IF_ERROR(db->Prepare(
+        "INSERT INTO configs (sweep_id, optimizer, params_json) VALUES (?1, ?2, ?3)", &cfg));
+    GS_RETURN_IF_ERROR(
+        db->Prepare("INSERT INTO jobs (sweep_id, config_id, seed) VALUES (?1, ?2, ?3)", &job));
+    std::vector<int64_t> config_ids;
+    config_ids.reserve(grid.size());
+    for (const auto& point : grid) {
+      cfg.Reset();
+      cfg.Bind(1, id).Bind(2, point.optimizer).Bind(3, point.params_json);
+      GS_RETURN_IF_ERROR(cfg.Run());
+      config_ids.push_back(db->LastInsertId());
+    }
+    // Seed-major order: every configuration's first seed runs before any
+    // second seed, so a partial sweep already covers the whole grid.
+    for (int64_t seed : spec->seeds) {
+      for (int64_t config_id : config_ids) {
+        job.Reset();
+        job.Bind(1, id).Bind(2, config_id).Bind(3, seed);
+        GS_RETURN_IF_ERROR(job.Run());
+      }
+    }
+    return Status::OK();
+  }));
+  {
+    std::lock_guard<std::mutex> lock(spec_mu_);
+    specs_[id] = spec;
+  }
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    ++work_generation_;
+  }
+  lease_cv_.notify_all();
+  *sweep_id = id;
+  *total_jobs = CountJobs(*spec);
+  *configurations = static_cast<int64_t>(grid.size());
+  return Status::OK();
+}
+
+Status JobStore::TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* leased) {
+  *has_job = false;
+  const double now = clock_->Now();
+  return Write([&](Database* db) -> Status {
+    Statement* st = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "SELECT j.id, j.sweep_id, j.seed, j.attempts, c.optimizer, c.params_json "
+        "FROM jobs j JOIN configs c ON c.id = j.config_id "
+        "WHERE j.state = 'queued' ORDER BY j.id LIMIT 1",
+        &st));
+    bool row = false;
+    GS_RETURN_IF_ERROR(st->Step(&row));
+    if (!row) return Status::OK();
+    JobSpec& job = leased->job;
+    job.job_id = st->Int(0);
+    job.sweep_id = st->Int(1);
+    job.seed = st->Int(2);
+    job.attempt = static_cast<int32_t>(st->Int(3)) + 1;
+    job.optimizer = st->Text(4);
+    std::string params_json = st->Text(5);
+    st->Reset();
+    std::shared_ptr<const SweepSpec> spec;
+    GS_RETURN_IF_ERROR(SpecFor(db, job.sweep_id, &spec));
+    GS_RETURN_IF_ERROR(ResolveParams(job.optimizer, ParseParams(params_json), &job.params));
+    job.model = spec->model;
+    job.dataset = spec->dataset;
+    job.batch_size = spec->batch_size;
+    job.budget_seconds = spec->budget_seconds;
+    job.decay_steps = spec->decay_steps;
+    leased->lease_id = NewLeaseId();
+    leased->lease_timeout_seconds = options_.lease_timeout_seconds;
+
+    Statement* up = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_id = ?2, "
+        "lease_deadline = ?3, worker_id = ?4, started_at = ?5 WHERE id = ?1",
+        &up));
+    up->Bind(1, job.job_id).Bind(2, leased->lease_id);
+    up->Bind(3, now + options_.lease_timeout_seconds).Bind(4, worker.id).Bind(5, now);
+    GS_RETURN_IF_ERROR(up->Run());
+    Statement* w = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "INSERT INTO workers (id, hostname, device, software, first_seen, last_seen) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(id) DO UPDATE SET hostname = ?2, "
+        "device = ?3, software = ?4, last_seen = ?5",
+        &w));
+    w->Bind(1, worker.id).Bind(2, worker.hostname).Bind(3, worker.device);
+    w->Bind(4, worker.software).Bind(5, now);
+    GS_RETURN_IF_ERROR(w->Run());
+    *has_job = true;
+    return Status::OK();
+  });
+}
+
+Status JobStore::LeaseJob(const WorkerInfo& worker, double wait_seconds, bool* has_job,
+                          LeasedJob* leased) {
+  if (worker.id.empty()) return Status::InvalidArgument("worker_id is empty");
+  wait_seconds = std::max(0.0, std::min(wait_seconds, options_.max_lease_wait_seconds));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds);
+  while (true) {
+    uint64_t generation;
+    {
+      std::lock_guard<std::mutex> lock(lease_mu_);
+      generation = work_generation_;
+    }
+    GS_RETURN_IF_ERROR(TryLease(worker, has_job, leased));
+    if (*has_job) return Status::OK();
+    std::unique_lock<std::mutex> lock(lease_mu_);
+    {
+      std::lock_guard<std::mutex> wl(write_mu_);
+      if (stopping_) return Status::OK();
+    }
+    if (!lease_cv_.wait_until(lock, deadline, [&] { return work_generation_ != generation; }))
+      return Status::OK();  // timed out with no job
+  }
+}
+
+Status JobStore::ReportProgress(int64_t job_id, const std::string& lease_id,
+                                const std::vector<CurvePoint>& points) {
+  if (static_cast<int>(points.size()) > options_.max_points_per_report)
+    return Status::ResourceExhausted("report carries " + std::to_string(points.size()) +
+                                     " points, more than the limit of " +
+                                     std::to_string(options_.max_points_per_report));
+  const double now = clock_->Now();
+  return Write([&](Database* db) -> Status {
+    JobRow row;
+    GS_RETURN_IF_ERROR(CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row));
+    GS_RETURN_IF_ERROR(InsertPoints(db, job_id, row.attempts, points));
+    Statement* st = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached("UPDATE jobs SET lease_deadline = ?2 WHERE id = ?1", &st));
+    st->Bind(1, job_id).Bind(2, now + options_.lease_timeout_seconds);
+    return st->Run();
+  });
+}
+
+Status JobStore::CompleteJob(int64_t job_id, const std::string& lease_id, const JobResult& r,
+                             const std::vector<CurvePoint>& points) {
+  if (static_cast<int>(points.size()) > options_.max_points_per_report)
+    return Status::ResourceExhausted("completion carries " + std::to_string(points.size()) +
+                                     " points, more than the limit of " +
+                                     std::to_string(options_.max_points_per_report));
+  const double now = clock_->Now();
+  return Write([&](Database* db) -> Status {
+    JobRow row;
+    Status lease = CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row);
+    if (!lease.ok()) {
+      // The same completion delivered twice (a retry after a lost reply).
+      if (row.found && row.lease_id == lease_id && (row.state == "done" || row.state == "diverged"))
+        return Status::OK();
+      return lease;
+    }
+    GS_RETURN_IF_ERROR(InsertPoints(db, job_id, row.attempts, points));
+    Statement* st = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "UPDATE jobs SET state = ?2, lease_deadline = NULL, finished_at = ?3, "
+        "setup_seconds = ?4, train_seconds = ?5, eval_seconds = ?6, steps = ?7, epochs = ?8, "
+        "final_train_loss = ?9, log_loss_integral = ?10, test_loss = ?11, test_accuracy = ?12, "
+        "device = ?13, software = ?14 WHERE id = ?1",
+        &st));
+    st->Bind(1, job_id).Bind(2, std::string(r.diverged ? "diverged" : "done")).Bind(3, now);
+    st->Bind(4, r.setup_seconds).Bind(5, r.train_seconds).Bind(6, r.eval_seconds);
+    st->Bind(7, r.steps).Bind(8, r.epochs).Bind(9, r.final_train_loss);
+    st->Bind(10, r.log_loss_integral).Bind(11, r.test_loss).Bind(12, r.test_accuracy);
+    st->Bind(13, r.device).Bind(14, r.software);
+    GS_RETURN_IF_ERROR(st->Run());
+    Statement* w = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "UPDATE workers SET jobs_done = jobs_done + 1, last_seen = ?2 WHERE id = ?1", &w));
+    w->Bind(1, row.worker_id).Bind(2, now);
+    return w->Run();
+  });
+}
+
+Status JobStore::FailJob(int64_t job_id, const std::string& lease_id, const std::string& error,
+                         bool* will_retry) {
+  const double now = clock_->Now();
+  *will_retry = false;
+  std::string message = error.empty() ? "worker reported a failure without a message" : error;
+  if (message.size() > 8192) message = message.substr(0, 8192) + "...";
+  Status s = Write([&](Database* db) -> Status {
+    JobRow row;
+    GS_RETURN_IF_ERROR(CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row));
+    *will_retry = row.attempts < options_.max_attempts;
+    Statement* st = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "UPDATE jobs SET state = ?2, error = ?3, lease_deadline = NULL, "
+        "finished_at = CASE WHEN ?2 = 'failed' THEN ?4 ELSE NULL END WHERE id = ?1",
+        &st));
+    st->Bind(1, job_id).Bind(2, std::string(*will_retry ? "queued" : "failed"));
+    st->Bind(3, "attempt " + std::to_string(row.attempts) + " on " + row.worker_id + ": " + message);
+    st->Bind(4, now);
+    return st->Run();
+  });
+  if (s.ok() && *will_retry) {
+    {
+      std::lock_guard<std::mutex> lock(lease_mu_);
+      ++work_generation_;
+    }
+    lease_cv_.notify_all();
+  }
+  return s;
+}
+
+Status JobStore::CancelSweep(int64_t sweep_id, int64_t* cancelled_jobs) {
+  const double now = clock_->Now();
+  return Write([&](Database* db) -> Status {
+    Statement st;
+    GS_RETURN_IF_ERROR(db->Prepare("UPDATE sweeps SET cancelled = 1 WHERE id = ?1", &st));
+    st.Bind(1, sweep_id);
+    GS_RETURN_IF_ERROR(st.Run());
+    if (db->Changes() == 0) return Status::NotFound("no sweep with id " + std::to_string(sweep_id));
+    Statement jobs;
+    GS_RETURN_IF_ERROR(db->Prepare(
+        "UPDATE jobs SET state = 'cancelled', finished_at = ?2, lease_deadline = NULL "
+        "WHERE sweep_id = ?1 AND state IN ('queued', 'leased')",
+        &jobs));
+    jobs.Bind(1, sweep_id).Bind(2, now);
+    GS_RETURN_IF_ERROR(jobs.Run());
+    *cancelled_jobs = db->Changes();
+    return Status::OK();
+  });
+}
+
+Status JobStore::ExpireLeases(int* expired) {
+  const double now = clock_->Now();
+  *expired = 0;
+  int requeued = 0;
+  GS_RETURN_IF_ERROR(Write([&](Database* db) -> Status {
+    Statement* sel = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "SELECT id, attempts, COALESCE(worker_id, '') FROM jobs "
+        "WHERE state = 'leased' AND lease_deadline < ?1",
+        &sel));
+    sel->Bind(1, now);
+    struct Expired {
+      int64_t id, attempts;
+      std::string worker;
+    };
+    std::vector<Expired> list;
+    bool row = false;
+    while (true) {
+      GS_RETURN_IF_ERROR(sel->Step(&row));
+      if (!row) break;
+      list.push_back({sel->Int(0), sel->Int(1), sel->Text(2)});
+    }
+    sel->Reset();
+    Statement* up = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "UPDATE jobs SET state = ?2, error = ?3, lease_deadline = NULL, "
+        "finished_at = CASE WHEN ?2 = 'failed' THEN ?4 ELSE NULL END WHERE id = ?1",
+        &up));
+    for (const auto& e : list) {
+      bool retry = e.attempts < options_.max_attempts;
+      up->Reset();
+      up->Bind(1, e.id).Bind(2, std::string(retry ? "queued" : "failed"));
+      up->Bind(3, "attempt " + std::to_string(e.attempts) + " on " + e.worker +
+                      ": lease expired (no report for " +
+                      std::to_string(static_cast<int>(options_.lease_timeout_seconds)) + " s)");
+      up->Bind(4, now);
+      GS_RETURN_IF_ERROR(up->Run());
+      if (retry) ++requeued;
+    }
+    *expired = static_cast<int>(list.size());
+    return Status::OK();
+  }));
+  if (requeued > 0) {
+    {
+      std::lock_guard<std::mutex> lock(lease_mu_);
+      ++work_generation_;
+    }
+    lease_cv_.notify_all();
+  }
+  return Status::OK();
+}
+
+Status LoadSweepSummary(Database* db, int64_t sweep_id, double now, SweepSummary* s) {
+  Statement st;
+  GS_RETURN_IF_ERROR(db->Prepare(
+      "SELECT name, model, dataset, budget_seconds, total_jobs, cancelled, created_at "
+      "FROM sweeps WHERE id = ?1",
+      &st));
+  st.Bind(1, sweep_id);
+  bool row = false;
+  GS_RETURN_IF_ERROR(st.Step(&row));
+  if (!row) return Status::NotFound("no sweep with id " + std::to_string(sweep_id));
+  *s = SweepSummary();
+  s->id = sweep_id;
+  s->name = st.Text(0);
+  s->model = st.Text(1);
+  s->dataset = st.Text(2);
+  s->budget_seconds = st.Double(3);
+  s->total = st.Int(4);
+  bool cancelled = st.Int(5) != 0;
+  s->created_at = st.Double(6);
+
+  Statement counts;
+  GS_RETURN_IF_ERROR(db->Prepare(
+      "SELECT state, COUNT(*) FROM jobs WHERE sweep_id = ?1 GROUP BY state", &counts));
+  counts.Bind(1, sweep_id);
+  while (true) {
+    GS_RETURN_IF_ERROR(counts.Step(&row));
+    if (!row) break;
+    std::string state = counts.Text(0);
+    int64_t n = counts.Int(1);
+    if (state == "queued") s->queued = n;
+    else if (state == "leased") s->leased = n;
+    else if (state == "done") s->done = n;
+    else if (state == "failed") s->failed = n;
+    else if (state == "diverged") s->diverged = n;
+    else if (state == "cancelled") s->cancelled = n;
+  }
+  Statement times;
+  GS_RETURN_IF_ERROR(db->Prepare(
+      "SELECT MIN(started_at), (SELECT COUNT(DISTINCT worker_id) FROM jobs "
+      "WHERE sweep_id = ?1 AND state = 'leased') FROM jobs WHERE sweep_id = ?1",
+      &times));
+  times.Bind(1, sweep_id);
+  GS_RETURN_IF_ERROR(times.Step(&row));
+  double first_start = times.Double(0);
+  s->active_workers = times.Int(1);
+
+  int64_t finished = s->done + s->failed + s->diverged;
+  int64_t remaining = s->queued + s->leased;
+  if (std::isfinite(first_start)) s->elapsed_seconds = std::max(0.0, now - first_start);
+  if (finished > 0 && s->elapsed_seconds > 0) {
+    double per_second = finished / s->elapsed_seconds;
+    s->jobs_per_minute = per_second * 60;
+    s->eta_seconds = remaining / per_second;
+  } else if (remaining > 0 && s->active_workers > 0) {
+    // Nothing finished yet: every job takes at least its budget.
+    double waves = std::ceil(static_cast<double>(remaining) / s->active_workers);
+    s->eta_seconds = waves * s->budget_seconds;
+  }
+  if (remaining == 0) s->eta_seconds = 0;
+  s->state = cancelled ? "cancelled" : (remaining == 0 ? "finished" : "running");
+  return Status::OK();
+}
+
+Status JobStore::GetSweep(int64_t sweep_id, SweepSummary* summary) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  return LoadSweepSummary(reader_db_.get(), sweep_id, clock_->Now(), summary);
+}
+
+Status JobStore::ListSweeps(std::vector<SweepSummary>* sweeps) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  return LoadSweepSummaries(reader_db_.get(), clock_->Now(), sweeps);
+}
+
+Status LoadSweepSummaries(Database* db, double now, std::vector<SweepSummary>* sweeps) {
+  sweeps->clear();
+  Statement st;
+  GS_RETURN_IF_ERROR(db->Prepare("SELECT id FROM sweeps ORDER BY id", &st));
+  std::vector<int64_t> ids;
+  bool row = false;
+  while (true) {
+    GS_RETURN_IF_ERROR(st.Step(&row));
+    if (!row) break;
+    ids.push_back(st.Int(0));
+  }
+  for (int64_t id : ids) {
+    SweepSummary s;
+    GS_RETURN_IF_ERROR(LoadSweepSummary(db, id, now, &s));
+    sweeps->push_back(std::move(s));
+  }
+  return Status::OK();
+}
+
+Status JobStore::QueryRanking(int64_t sweep_id, const std::string& metric,
+                              std::vector<RankedConfigRow>* rows) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  return gridsearch::QueryRanking(reader_db_.get(), sweep_id, metric, rows);
+}
+
+}  // namespace gridsearch

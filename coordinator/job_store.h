@@ -1,0 +1,152 @@
+// JobStore: the coordinator's state — sweeps, jobs and their leases, curves —
+// kept in one SQLite file. Every acknowledged change is durable: writes run on
+// one writer thread that commits several callers' operations in one
+// transaction (group commit) and returns to each caller only after the
+// commit's fsync. Reads use a separate connection (WAL lets them run beside
+// the writer).
+//
+// Thread-safe: every public method may be called from any thread.
+#ifndef GRIDSEARCH_COORDINATOR_JOB_STORE_H_
+#define GRIDSEARCH_COORDINATOR_JOB_STORE_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/job.h"
+#include "common/status.h"
+#include "common/sweep_spec.h"
+#include "coordinator/clock.h"
+#include "coordinator/options.h"
+#include "coordinator/ranking.h"
+
+namespace gridsearch {
+
+class Database;
+
+struct WorkerInfo {
+  std::string id;
+  std::string hostname;
+  std::string device;
+  std::string software;
+};
+
+struct LeasedJob {
+  JobSpec job;
+  std::string lease_id;
+  double lease_timeout_seconds = 0;
+};
+
+struct SweepSummary {
+  int64_t id = 0;
+  std::string name;
+  std::string state;        // running, finished, cancelled
+  std::string model;
+  std::string dataset;
+  int64_t total = 0, queued = 0, leased = 0, done = 0, failed = 0, diverged = 0, cancelled = 0;
+  double created_at = 0;
+  double elapsed_seconds = 0;   // since the first job was leased
+  double jobs_per_minute = 0;
+  double eta_seconds = -1;      // -1: unknown
+  double budget_seconds = 0;
+  int64_t active_workers = 0;
+};
+
+// A sweep's summary (or every sweep's) read from `db` at time `now`; also
+// used on a read-only file by `gridsearch status --db`.
+Status LoadSweepSummary(Database* db, int64_t sweep_id, double now, SweepSummary* summary);
+Status LoadSweepSummaries(Database* db, double now, std::vector<SweepSummary>* sweeps);
+
+class JobStore {
+ public:
+  // Opens or creates options.db_path. Jobs that were leased when the file was
+  // last closed keep their leases, which expire as usual.
+  static Status Open(const CoordinatorOptions& options, Clock* clock,
+                     std::unique_ptr<JobStore>* store);
+  ~JobStore();
+
+  // Validates, expands and stores a sweep with all its jobs in one transaction.
+  Status SubmitSweep(const std::string& spec_json, int64_t* sweep_id, int64_t* total_jobs,
+                     int64_t* configurations);
+
+  // Leases the oldest queued job, waiting up to wait_seconds for one.
+  // *has_job is false when none came in time (or on shutdown).
+  Status LeaseJob(const WorkerInfo& worker, double wait_seconds, bool* has_job, LeasedJob* leased);
+
+  // Stores curve points and renews the lease. FailedPrecondition when
+  // lease_id is not the job's current lease (the worker must stop the job).
+  Status ReportProgress(int64_t job_id, const std::string& lease_id,
+                        const std::vector<CurvePoint>& points);
+
+  // Records the job's result exactly once. Repeating an acknowledged
+  // completion with the same lease is harmless (OK, nothing changes).
+  Status CompleteJob(int64_t job_id, const std::string& lease_id, const JobResult& result,
+                     const std::vector<CurvePoint>& points);
+
+  // Requeues the job (attempts permitting) or marks it failed with `error`.
+  Status FailJob(int64_t job_id, const std::string& lease_id, const std::string& error,
+                 bool* will_retry);
+
+  // Queued and leased jobs of the sweep become cancelled.
+  Status CancelSweep(int64_t sweep_id, int64_t* cancelled_jobs);
+
+  // Leases past their deadline return their jobs to the queue, or fail them
+  // after max_attempts. Called periodically by the server; tests call it
+  // after advancing a ManualClock.
+  Status ExpireLeases(int* expired);
+
+  Status GetSweep(int64_t sweep_id, SweepSummary* summary);
+  Status ListSweeps(std::vector<SweepSummary>* sweeps);
+  Status QueryRanking(int64_t sweep_id, const std::string& metric,
+                      std::vector<RankedConfigRow>* rows);
+
+  // Wakes every long-poll and stops the writer; later calls fail Unavailable.
+  void Shutdown();
+
+  const CoordinatorOptions& options() const { return options_; }
+
+ private:
+  struct WriteOp;
+  JobStore(const CoordinatorOptions& options, Clock* clock);
+
+  // Runs `fn` in the writer's current transaction; returns after the commit.
+  Status Write(std::function<Status(Database*)> fn);
+  void WriterLoop();
+  Status SpecFor(Database* db, int64_t sweep_id, std::shared_ptr<const SweepSpec>* spec);
+  Status TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* leased);
+  std::string NewLeaseId();
+
+  const CoordinatorOptions options_;
+  Clock* const clock_;
+
+  std::unique_ptr<Database> writer_db_;   // owned by the writer thread
+  std::thread writer_;
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;      // work for the writer
+  std::condition_variable done_cv_;       // a batch was committed
+  std::deque<WriteOp*> pending_;
+  bool stopping_ = false;
+
+  std::mutex read_mu_;
+  std::unique_ptr<Database> reader_db_;
+
+  std::mutex lease_mu_;
+  std::condition_variable lease_cv_;      // a job may be available
+  uint64_t work_generation_ = 0;
+
+  std::mutex spec_mu_;
+  std::map<int64_t, std::shared_ptr<const SweepSpec>> specs_;
+  std::mt19937_64 rng_;                   // guarded by spec_mu_
+};
+
+}  // namespace gridsearch
+
+#endif  // GRIDSEARCH_COORDINATOR_JOB_STORE_H_

@@ -1,0 +1,43 @@
+// CoordinatorOptions: every setting of the coordinator, with its default.
+#ifndef GRIDSEARCH_COORDINATOR_OPTIONS_H_
+#define GRIDSEARCH_COORDINATOR_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "common/sweep_spec.h"
+
+namespace gridsearch {
+
+struct CoordinatorOptions {
+  // --- Storage ---
+  // SQLite file; created with the schema when missing. Required.
+  std::string db_path;
+
+  // --- Network ---
+  // Address to listen on. Port 0 picks a free port (see port_file).
+  std::string listen = "127.0.0.1:50051";
+  // When set, the bound "host:port" is written here once the server is up.
+  std::string port_file;
+  // Largest request accepted, in bytes.
+  int max_message_bytes = 16 << 20;
+
+  // --- Leases (failure detection) ---
+  // A lease expires when its worker has not reported for this long.
+  double lease_timeout_seconds = 60;
+  // How often expired leases are looked for.
+  double lease_check_interval_seconds = 1;
+  // Attempts (leases) per job before it is marked failed.
+  int max_attempts = 3;
+  // Upper bound on a LeaseJob long-poll.
+  double max_lease_wait_seconds = 30;
+
+  // --- Limits ---
+  SpecLimits spec_limits;
+  // Curve points accepted in one report.
+  int max_points_per_report = 100000;
+};
+
+}  // namespace gridsearch
+
+#endif  // GRIDSEARCH_COORDINATOR_OPTIONS_H_

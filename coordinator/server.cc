@@ -1,0 +1,227 @@
+#include "coordinator/server.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "proto/convert.h"
+#include "proto/gridsearch.grpc.pb.h"
+
+namespace gridsearch {
+
+namespace {
+
+void FillSummary(const SweepSummary& s, v1::SweepStatus* out) {
+  out->set_sweep_id(s.id);
+  out->set_name(s.name);
+  out->set_state(s.state);
+  out->set_total(s.total);
+  out->set_queued(s.queued);
+  out->set_leased(s.leased);
+  out->set_done(s.done);
+  out->set_failed(s.failed);
+  out->set_diverged(s.diverged);
+  out->set_cancelled(s.cancelled);
+  out->set_created_at(s.created_at);
+  out->set_elapsed_seconds(s.elapsed_seconds);
+  out->set_jobs_per_minute(s.jobs_per_minute);
+  out->set_eta_seconds(s.eta_seconds);
+  out->set_budget_seconds(s.budget_seconds);
+  out->set_active_workers(s.active_workers);
+  out->set_model(s.model);
+  out->set_dataset(s.dataset);
+}
+
+}  // namespace
+
+// Each handler validates its request, calls the store and maps its Status.
+class CoordinatorService final : public v1::Coordinator::Service {
+ public:
+  explicit CoordinatorService(JobStore* store) : store_(store) {}
+
+  grpc::Status SubmitSweep(grpc::ServerContext*, const v1::SubmitSweepRequest* req,
+                           v1::SubmitSweepResponse* resp) override {
+    int64_t id = 0, total = 0, configs = 0;
+    Status s = store_->SubmitSweep(req->spec_json(), &id, &total, &configs);
+    if (!s.ok()) return ToGrpc(s);
+    resp->set_sweep_id(id);
+    resp->set_total_jobs(total);
+    resp->set_configurations(configs);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetSweep(grpc::ServerContext*, const v1::GetSweepRequest* req,
+                        v1::SweepStatus* resp) override {
+    SweepSummary s;
+    Status st = store_->GetSweep(req->sweep_id(), &s);
+    if (!st.ok()) return ToGrpc(st);
+    FillSummary(s, resp);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListSweeps(grpc::ServerContext*, const v1::ListSweepsRequest*,
+                          v1::ListSweepsResponse* resp) override {
+    std::vector<SweepSummary> sweeps;
+    Status st = store_->ListSweeps(&sweeps);
+    if (!st.ok()) return ToGrpc(st);
+    for (const auto& s : sweeps) FillSummary(s, resp->add_sweeps());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CancelSweep(grpc::ServerContext*, const v1::CancelSweepRequest* req,
+                           v1::CancelSweepResponse* resp) override {
+    int64_t n = 0;
+    Status st = store_->CancelSweep(req->sweep_id(), &n);
+    if (!st.ok()) return ToGrpc(st);
+    resp->set_cancelled_jobs(n);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status LeaseJob(grpc::ServerContext* ctx, const v1::LeaseJobRequest* req,
+                        v1::LeaseJobResponse* resp) override {
+    WorkerInfo w{req->worker_id(), req->hostname(), req->device(), req->software()};
+    double wait = req->wait_seconds();
+    if (!std::isfinite(wait) || wait < 0) wait = 0;
+    // Never hold a job past the caller's own deadline: it could not receive it.
+    auto remaining = ctx->deadline() - std::chrono::system_clock::now();
+    double client_left = std::chrono::duration<double>(remaining).count() - 1.0;
+    if (client_left < wait) wait = std::max(0.0, client_left);
+    bool has_job = false;
+    LeasedJob leased;
+    Status st = store_->LeaseJob(w, wait, &has_job, &leased);
+    if (!st.ok()) return ToGrpc(st);
+    resp->set_found(has_job);
+    if (has_job) {
+      ToProto(leased.job, resp->mutable_job());
+      resp->set_lease_id(leased.lease_id);
+      resp->set_lease_timeout_seconds(leased.lease_timeout_seconds);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ReportProgress(grpc::ServerContext*, const v1::ReportProgressRequest* req,
+                              v1::ReportProgressResponse* resp) override {
+    Status st = store_->ReportProgress(req->job_id(), req->lease_id(), PointsFromProto(req->points()));
+    if (!st.ok()) return ToGrpc(st);
+    resp->set_lease_timeout_seconds(store_->options().lease_timeout_seconds);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CompleteJob(grpc::ServerContext*, const v1::CompleteJobRequest* req,
+                           v1::CompleteJobResponse*) override {
+    return ToGrpc(store_->CompleteJob(req->job_id(), req->lease_id(), FromProto(req->metrics()),
+                                      PointsFromProto(req->points())));
+  }
+
+  grpc::Status FailJob(grpc::ServerContext*, const v1::FailJobRequest* req,
+                       v1::FailJobResponse* resp) override {
+    bool retry = false;
+    Status st = store_->FailJob(req->job_id(), req->lease_id(), req->error(), &retry);
+    if (!st.ok()) return ToGrpc(st);
+    resp->set_will_retry(retry);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status QueryRanking(grpc::ServerContext*, const v1::QueryRankingRequest* req,
+                            v1::QueryRankingResponse* resp) override {
+    std::string metric = req->metric().empty() ? "final_train_loss" : req->metric();
+    std::vector<RankedConfigRow> rows;
+    Status st = store_->QueryRanking(req->sweep_id(), metric, &rows);
+    if (!st.ok()) return ToGrpc(st);
+    resp->set_metric(metric);
+    for (const auto& r : rows) {
+      v1::RankedConfig* c = resp->add_configs();
+      c->set_rank(r.rank);
+      c->set_config_id(r.config_id);
+      c->set_optimizer(r.optimizer);
+      c->set_params_json(r.params_json);
+      c->set_mean_final_train_loss(r.mean_final_train_loss);
+      c->set_mean_log_loss_integral(r.mean_log_loss_integral);
+      c->set_mean_test_accuracy(r.mean_test_accuracy);
+      c->set_mean_epochs(r.mean_epochs);
+      c->set_seeds_done(r.seeds_done);
+      c->set_seeds_total(r.seeds_total);
+      c->set_diverged(r.diverged);
+      c->set_failed(r.failed);
+      c->set_incomplete(r.incomplete);
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  JobStore* store_;
+};
+
+Status CoordinatorServer::Start(const CoordinatorOptions& options, Clock* clock,
+                                std::unique_ptr<CoordinatorServer>* out) {
+  std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
+  s->options_ = options;
+  GS_RETURN_IF_ERROR(JobStore::Open(options, clock, &s->store_));
+  s->service_ = std::make_unique<CoordinatorService>(s->store_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.RegisterService(s->service_.get());
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  s->server_ = builder.BuildAndStart();
+  if (!s->server_ || s->port_ == 0)
+    return Status::Unavailable("cannot listen on " + options.listen +
+                               " (address in use or not available?)");
+  std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  s->address_ = host + ":" + std::to_string(s->port_);
+  if (!options.port_file.empty()) {
+    std::string tmp = options.port_file + ".tmp";
+    {
+      std::ofstream f(tmp);
+      f << s->address_ << "\n";
+      if (!f) return Status::IOError("cannot write port file " + tmp);
+    }
+    if (std::rename(tmp.c_str(), options.port_file.c_str()) != 0)
+      return Status::IOError("cannot write port file " + options.port_file);
+  }
+  s->reaper_ = std::thread([p = s.get()] { p->ReaperLoop(); });
+  *out = std::move(s);
+  return Status::OK();
+}
+
+CoordinatorServer::~CoordinatorServer() { Shutdown(); }
+
+void CoordinatorServer::ReaperLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto interval = std::chrono::duration<double>(options_.lease_check_interval_seconds);
+  while (!stopping_) {
+    cv_.wait_for(lock, interval, [&] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    int expired = 0;
+    Status s = store_->ExpireLeases(&expired);
+    if (!s.ok()) std::fprintf(stderr, "coordinator: lease check failed: %s\n", s.ToString().c_str());
+    else if (expired > 0) std::fprintf(stderr, "coordinator: %d lease(s) expired\n", expired);
+    lock.lock();
+  }
+}
+
+void CoordinatorServer::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return stopping_; });
+}
+
+void CoordinatorServer::Shutdown() {
+  if (shut_down_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
+  // Wake long-polls first so the server's shutdown does not wait for them.
+  if (store_) store_->Shutdown();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+}  // namespace gridsearch

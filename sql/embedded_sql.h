@@ -1,0 +1,25 @@
+// The SQL files of sql/, embedded in the binary at build time.
+#ifndef GRIDSEARCH_SQL_EMBEDDED_SQL_H_
+#define GRIDSEARCH_SQL_EMBEDDED_SQL_H_
+
+#include <string>
+#include <vector>
+
+namespace gridsearch {
+namespace sql {
+
+struct EmbeddedFile {
+  const char* path;   // relative to sql/, e.g. "schema.sql", "migrations/002_x.sql"
+  const char* text;
+};
+
+// Every embedded file, sorted by path.
+const std::vector<EmbeddedFile>& Files();
+
+// The text of `path`, or nullptr when it was not embedded.
+const char* Find(const std::string& path);
+
+}  // namespace sql
+}  // namespace gridsearch
+
+#endif  // GRIDSEARCH_SQL_EMBEDDED_SQL_H_

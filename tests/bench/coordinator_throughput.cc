@@ -1,0 +1,186 @@
+// coordinator_throughput: N simulated workers (threads with their own gRPC
+// channels, no training) lease a job, report one batch of curve points and
+// complete it, against a real coordinator with its SQLite file. Prints job
+// completions per second and LeaseJob latency percentiles, and the ratio to
+// a baseline measured in the same run: one durable SQLite transaction per
+// completion with no RPC and no concurrency (what a naive coordinator gets).
+//
+// usage: coordinator_throughput [--workers 32] [--jobs 20000] [--points 10] [--dir /tmp]
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "coordinator/database.h"
+#include "coordinator/server.h"
+#include "proto/gridsearch.grpc.pb.h"
+
+using namespace gridsearch;
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string SpecWithSeeds(int jobs) {
+  std::string seeds;
+  for (int i = 0; i < jobs; ++i) seeds += (i ? "," : "") + std::to_string(i);
+  return R"({"name":"bench","model":"mlp","dataset":"synthetic","batch_size":10,)"
+         R"("budget_seconds":1,"seeds":[)" + seeds + R"(],"optimizers":{"sgd":{"lr":[0.1]}}})";
+}
+
+// Completions per second of one transaction per completion, synchronous=FULL.
+double BaselineCommitsPerSecond(const std::string& path, int n, int points) {
+  std::unique_ptr<Database> db;
+  if (!Database::Open(path, false, &db).ok()) return 0;
+  db->Exec(
+      "INSERT INTO sweeps (id, name, spec_json, model, dataset, budget_seconds, total_jobs, "
+      "created_at) VALUES (1, 'b', '{}', 'mlp', 'synthetic', 1, 0, 0);"
+      "INSERT INTO configs (id, sweep_id, optimizer, params_json) VALUES (1, 1, 'sgd', '{}')");
+  Statement job, pt, done;
+  db->Prepare("INSERT INTO jobs (sweep_id, config_id, seed) VALUES (1, 1, ?1)", &job);
+  db->Prepare("INSERT INTO curve_points (job_id, attempt, step, elapsed_seconds, epoch, loss) "
+              "VALUES (?1, 1, ?2, 0.1, 0.1, 1.0)", &pt);
+  db->Prepare("UPDATE jobs SET state = 'done', final_train_loss = 0.5 WHERE id = ?1", &done);
+  double start = Now();
+  for (int i = 0; i < n; ++i) {
+    db->Exec("BEGIN IMMEDIATE");
+    job.Reset();
+    job.Bind(1, static_cast<int64_t>(i));
+    job.Run();
+    int64_t id = db->LastInsertId();
+    for (int p = 0; p < points; ++p) {
+      pt.Reset();
+      pt.Bind(1, id).Bind(2, static_cast<int64_t>(p + 1));
+      pt.Run();
+    }
+    done.Reset();
+    done.Bind(1, id);
+    done.Run();
+    db->Exec("COMMIT");
+  }
+  return n / (Now() - start);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int workers = 32, jobs = 20000, points = 10;
+  std::string dir = "/tmp";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--workers")) workers = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--jobs")) jobs = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--points")) points = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+  }
+  std::string base = dir + "/gridsearch-bench-" + std::to_string(getpid());
+  auto cleanup = [&] {
+    for (const char* suffix : {".db", ".db-wal", ".db-shm", "-base.db", "-base.db-wal", "-base.db-shm"})
+      std::remove((base + suffix).c_str());
+  };
+
+  double baseline = BaselineCommitsPerSecond(base + "-base.db", std::min(jobs, 2000), points);
+
+  CoordinatorOptions options;
+  options.db_path = base + ".db";
+  options.listen = "127.0.0.1:0";
+  options.lease_timeout_seconds = 60;
+  std::unique_ptr<CoordinatorServer> server;
+  Status s = CoordinatorServer::Start(options, nullptr, &server);
+  if (!s.ok()) {
+    std::fprintf(stderr, "start: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  int64_t sweep = 0, total = 0, configs = 0;
+  s = server->store()->SubmitSweep(SpecWithSeeds(jobs), &sweep, &total, &configs);
+  if (!s.ok()) {
+    std::fprintf(stderr, "submit: %s\n", s.ToString().c_str());
+    return 1;
+  }
+
+  std::atomic<int64_t> completed{0}, errors{0};
+  std::vector<std::vector<double>> lease_latency(workers);
+  std::vector<std::thread> threads;
+  double start = Now();
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      grpc::ChannelArguments args;
+      args.SetInt("gridsearch.bench.worker", w);  // a separate connection per worker
+      auto channel = grpc::CreateCustomChannel(server->address(),
+                                               grpc::InsecureChannelCredentials(), args);
+      auto stub = v1::Coordinator::NewStub(channel);
+      while (true) {
+        v1::LeaseJobRequest lreq;
+        lreq.set_worker_id("bench-" + std::to_string(w));
+        lreq.set_wait_seconds(0);
+        v1::LeaseJobResponse lresp;
+        grpc::ClientContext lctx;
+        double t0 = Now();
+        grpc::Status st = stub->LeaseJob(&lctx, lreq, &lresp);
+        lease_latency[w].push_back(Now() - t0);
+        if (!st.ok()) {
+          ++errors;
+          return;
+        }
+        if (!lresp.found()) return;
+        v1::ReportProgressRequest rreq;
+        rreq.set_job_id(lresp.job().job_id());
+        rreq.set_lease_id(lresp.lease_id());
+        for (int p = 0; p < points; ++p) {
+          auto* pt = rreq.add_points();
+          pt->set_step(p + 1);
+          pt->set_elapsed_seconds(0.01 * p);
+          pt->set_loss(2.0 / (p + 1));
+        }
+        v1::ReportProgressResponse rresp;
+        grpc::ClientContext rctx;
+        if (!stub->ReportProgress(&rctx, rreq, &rresp).ok()) ++errors;
+        v1::CompleteJobRequest creq;
+        creq.set_job_id(lresp.job().job_id());
+        creq.set_lease_id(lresp.lease_id());
+        creq.mutable_metrics()->set_final_train_loss(0.5);
+        creq.mutable_metrics()->set_steps(points);
+        v1::CompleteJobResponse cresp;
+        grpc::ClientContext cctx;
+        if (stub->CompleteJob(&cctx, creq, &cresp).ok())
+          ++completed;
+        else
+          ++errors;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = Now() - start;
+
+  std::vector<double> all;
+  for (auto& v : lease_latency) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double q) { return all.empty() ? 0 : all[static_cast<size_t>(q * (all.size() - 1))]; };
+  SweepSummary summary;
+  server->store()->GetSweep(sweep, &summary);
+  server->Shutdown();
+  server.reset();
+  cleanup();
+
+  double rate = completed / elapsed;
+  std::printf("coordinator_throughput: %d workers, %lld jobs, %d points per report\n", workers,
+              static_cast<long long>(completed.load()), points);
+  std::printf("  completions/s          %10.0f   (target >= 1000 with 32 workers)\n", rate);
+  std::printf("  LeaseJob p50 / p99     %7.2f ms / %.2f ms\n", pct(0.5) * 1e3, pct(0.99) * 1e3);
+  std::printf("  baseline: 1 durable transaction per completion, no RPC: %.0f/s\n", baseline);
+  std::printf("  ratio completions/s vs baseline: %.2fx\n", baseline > 0 ? rate / baseline : 0);
+  std::printf("  errors %lld, jobs done in the database %lld of %lld\n",
+              static_cast<long long>(errors.load()), static_cast<long long>(summary.done),
+              static_cast<long long>(summary.total));
+  return errors == 0 && summary.done == completed ? 0 : 1;
+}

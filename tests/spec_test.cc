@@ -1,0 +1,246 @@
+// Sweep spec validation and grid expansion.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/catalog.h"
+#include "common/sweep_spec.h"
+
+namespace gridsearch {
+namespace {
+
+using json = nlohmann::json;
+
+json ValidSpec() {
+  return json::parse(R"({
+    "name": "t", "model": "mlp",
+    "dataset": {"name": "fashion-mnist", "train_size": 1000},
+    "batch_size": 100, "budget_seconds": 2, "seeds": [1, 2],
+    "optimizers": {"sgd": {"lr": [0.1, 0.01], "momentum": [0, 0.9]},
+                   "adam": {"lr": [0.001]}}
+  })");
+}
+
+Status Parse(const json& j, SweepSpec* spec = nullptr) {
+  SweepSpec local;
+  return ParseSweepSpec(j.dump(), SpecLimits(), spec ? spec : &local);
+}
+
+TEST(SweepSpecTest, ValidSpecParses) {
+  SweepSpec spec;
+  Status s = Parse(ValidSpec(), &spec);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(spec.name, "t");
+  EXPECT_EQ(spec.model, "mlp");
+  EXPECT_EQ(spec.dataset.name, "fashion-mnist");
+  EXPECT_EQ(spec.dataset.train_size, 1000);
+  EXPECT_EQ(spec.batch_size, 100);
+  EXPECT_DOUBLE_EQ(spec.budget_seconds, 2);
+  EXPECT_EQ(spec.seeds, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(spec.decay_steps, 0);  // "epoch" by default
+  ASSERT_EQ(spec.grids.size(), 2u);
+  EXPECT_EQ(spec.grids[0].optimizer, "adam");  // sorted by name
+  EXPECT_EQ(spec.grids[1].optimizer, "sgd");
+  EXPECT_EQ(CountConfigurations(spec), 5);
+  EXPECT_EQ(CountJobs(spec), 10);
+  // The canonical form parses again to the same spec.
+  SweepSpec again;
+  ASSERT_TRUE(ParseSweepSpec(spec.canonical_json, SpecLimits(), &again).ok());
+  EXPECT_EQ(again.canonical_json, spec.canonical_json);
+}
+
+TEST(SweepSpecTest, ExpansionIsTheFullProductWithoutDuplicates) {
+  SweepSpec spec;
+  ASSERT_TRUE(Parse(ValidSpec(), &spec).ok());
+  std::vector<GridPoint> grid = ExpandGrid(spec);
+  ASSERT_EQ(grid.size(), 5u);
+  std::set<std::string> keys;
+  for (const auto& p : grid) keys.insert(p.optimizer + p.params_json);
+  EXPECT_EQ(keys.size(), 5u);
+  EXPECT_EQ(grid[0].optimizer, "adam");
+  EXPECT_EQ(grid[0].params_json, R"({"lr":0.001})");
+  // Last axis fastest: momentum varies before lr.
+  EXPECT_EQ(grid[1].params_json, R"({"lr":0.1,"momentum":0.0})");
+  EXPECT_EQ(grid[2].params_json, R"({"lr":0.1,"momentum":0.9})");
+  EXPECT_EQ(grid[3].params_json, R"({"lr":0.01,"momentum":0.0})");
+}
+
+TEST(SweepSpecTest, PaperSection42BaselineGridsCount) {
+  // Paper 000 section 4.2: SGD 100, Adam 120, RMSProp 80 combinations.
+  json j = ValidSpec();
+  j["seeds"] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  j["optimizers"] = json::parse(R"({
+    "sgd":     {"lr": [0.1, 0.01, 0.001, 0.0001], "momentum": [0, 0.8, 0.9, 0.95, 1],
+                "decay": [0.8, 0.85, 0.9, 0.95, 1]},
+    "adam":    {"lr": [0.1, 0.01, 0.001, 0.0001], "beta1": [0.9, 0.95], "beta2": [0.999],
+                "eps": [1e-8, 0.1, 1], "decay": [0.8, 0.85, 0.9, 0.95, 1]},
+    "rmsprop": {"lr": [0.1, 0.01, 0.001, 0.0001], "alpha": [0.85, 0.9, 0.95, 0.99],
+                "eps": [1e-10], "decay": [0.8, 0.85, 0.9, 0.95, 1]}})");
+  SweepSpec spec;
+  Status s = Parse(j, &spec);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(CountConfigurations(spec), 100 + 120 + 80);
+  EXPECT_EQ(CountJobs(spec), 3000);
+  EXPECT_EQ(ExpandGrid(spec).size(), 300u);
+}
+
+TEST(SweepSpecTest, ScalarValueIsAOneElementList) {
+  json j = ValidSpec();
+  j["optimizers"] = {{"sgd", {{"lr", 0.5}}}};
+  SweepSpec spec;
+  ASSERT_TRUE(Parse(j, &spec).ok());
+  EXPECT_EQ(CountConfigurations(spec), 1);
+}
+
+TEST(SweepSpecTest, BooleansAreAcceptedForFlags) {
+  json j = ValidSpec();
+  j["optimizers"] = {{"adam", {{"amsgrad", {true, false}}}}};
+  SweepSpec spec;
+  ASSERT_TRUE(Parse(j, &spec).ok());
+  auto grid = ExpandGrid(spec);
+  ASSERT_EQ(grid.size(), 2u);
+  EXPECT_EQ(grid[0].params_json, R"({"amsgrad":true})");
+}
+
+TEST(SweepSpecTest, DecayStepsInteger) {
+  json j = ValidSpec();
+  j["decay_steps"] = 250;
+  SweepSpec spec;
+  ASSERT_TRUE(Parse(j, &spec).ok());
+  EXPECT_EQ(spec.decay_steps, 250);
+}
+
+TEST(SweepSpecTest, DatasetShorthand) {
+  json j = ValidSpec();
+  j["dataset"] = "synthetic";
+  SweepSpec spec;
+  ASSERT_TRUE(Parse(j, &spec).ok());
+  EXPECT_EQ(spec.dataset.name, "synthetic");
+}
+
+struct BadCase {
+  const char* what;
+  std::function<void(json&)> mutate;
+  const char* expected_in_message;
+  Status::Code code = Status::kInvalidArgument;
+};
+
+TEST(SweepSpecTest, EveryClassOfBadInputIsRefusedWithTheFieldNamed) {
+  const std::vector<BadCase> cases = {
+      {"unknown optimizer", [](json& j) { j["optimizers"]["sgdd"] = {{"lr", {0.1}}}; },
+       "optimizers.sgdd: unknown optimizer 'sgdd' (did you mean 'sgd'?)"},
+      {"misspelled hyperparameter", [](json& j) { j["optimizers"]["sgd"]["momentun"] = {0.9}; },
+       "optimizers.sgd.momentun: unknown parameter of sgd (did you mean 'momentum'?)"},
+      {"unknown hyperparameter", [](json& j) { j["optimizers"]["adam"]["zeta"] = {1}; },
+       "optimizers.adam.zeta: unknown parameter"},
+      {"wrong type in list", [](json& j) { j["optimizers"]["sgd"]["lr"] = {0.1, "0.01"}; },
+       "optimizers.sgd.lr[1]: expected a number, got string"},
+      {"wrong type for grid", [](json& j) { j["optimizers"]["sgd"] = {0.1}; },
+       "optimizers.sgd: expected an object"},
+      {"empty list", [](json& j) { j["optimizers"]["sgd"]["lr"] = json::array(); },
+       "optimizers.sgd.lr: empty list"},
+      {"empty optimizers", [](json& j) { j["optimizers"] = json::object(); },
+       "optimizers: must name at least one optimizer"},
+      {"out of range", [](json& j) { j["optimizers"]["sgd"]["momentum"] = {1.5}; },
+       "optimizers.sgd.momentum[0]: 1.5 is outside the valid range [0, 1]"},
+      {"negative lr", [](json& j) { j["optimizers"]["sgd"]["lr"] = {-0.1}; },
+       "optimizers.sgd.lr[0]: -0.1 is outside the valid range"},
+      {"duplicate grid value", [](json& j) { j["optimizers"]["sgd"]["lr"] = {0.1, 0.1}; },
+       "optimizers.sgd.lr[1]: duplicate value"},
+      {"zero budget", [](json& j) { j["budget_seconds"] = 0; },
+       "budget_seconds: must be a positive number"},
+      {"negative budget", [](json& j) { j["budget_seconds"] = -5; },
+       "budget_seconds: must be a positive number"},
+      {"budget as string", [](json& j) { j["budget_seconds"] = "10"; },
+       "budget_seconds: expected a number, got string"},
+      {"duplicate seeds", [](json& j) { j["seeds"] = {1, 2, 1}; },
+       "seeds[2]: duplicate seed 1"},
+      {"empty seeds", [](json& j) { j["seeds"] = json::array(); }, "seeds: must list at least one"},
+      {"fractional seed", [](json& j) { j["seeds"] = {1.5}; }, "seeds[0]: expected an integer"},
+      {"negative seed", [](json& j) { j["seeds"] = {-1}; }, "seeds[0]: must be non-negative"},
+      {"missing seeds", [](json& j) { j.erase("seeds"); }, "seeds: missing (required)"},
+      {"missing model", [](json& j) { j.erase("model"); }, "model: missing (required)"},
+      {"unknown model", [](json& j) { j["model"] = "mpl"; },
+       "model: unknown model 'mpl' (did you mean 'mlp'?)"},
+      {"unknown dataset", [](json& j) { j["dataset"]["name"] = "cifar11"; },
+       "dataset.name: unknown data set 'cifar11'"},
+      {"unknown dataset key", [](json& j) { j["dataset"]["trainsize"] = 5; },
+       "dataset.trainsize: unknown field (did you mean 'train_size'?)"},
+      {"zero train size", [](json& j) { j["dataset"]["train_size"] = 0; },
+       "dataset.train_size: must be positive"},
+      {"zero batch", [](json& j) { j["batch_size"] = 0; }, "batch_size: must be positive"},
+      {"batch as float", [](json& j) { j["batch_size"] = 10.5; },
+       "batch_size: expected an integer, got number"},
+      {"unknown top-level key", [](json& j) { j["budget"] = 5; },
+       "budget: unknown field (did you mean 'budget_seconds'?)"},
+      {"bad decay_steps", [](json& j) { j["decay_steps"] = "epochs"; },
+       "decay_steps: expected \"epoch\" or a positive integer"},
+      {"empty name", [](json& j) { j["name"] = ""; }, "name: must not be empty"},
+      {"nesterov without momentum",
+       [](json& j) { j["optimizers"]["sgd"]["nesterov"] = {true}; },
+       "optimizers.sgd.nesterov: nesterov=true needs momentum > 0"},
+      {"ablation of absent optimizer",
+       [](json& j) { j["ablation"] = {{"optimizer", "rmsprop"}, {"features", {{"lr", 1}}}}; },
+       "ablation.optimizer: 'rmsprop' is not among the sweep's optimizers"},
+      {"ablation feature outside the grid",
+       [](json& j) { j["ablation"] = {{"optimizer", "sgd"}, {"features", {{"decay", 1}}}}; },
+       "ablation.features.decay: not a parameter of the sgd grid"},
+  };
+  for (const auto& c : cases) {
+    json j = ValidSpec();
+    c.mutate(j);
+    Status s = Parse(j);
+    EXPECT_EQ(s.code(), c.code) << c.what << ": " << s.ToString();
+    EXPECT_NE(s.message().find(c.expected_in_message), std::string::npos)
+        << c.what << ": got \"" << s.message() << "\"";
+  }
+}
+
+TEST(SweepSpecTest, MalformedJsonIsRefused) {
+  SweepSpec spec;
+  for (const char* text : {"", "{", "{\"name\": }", "[1, 2]", "null", "{\"name\": \"a\",}"}) {
+    Status s = ParseSweepSpec(text, SpecLimits(), &spec);
+    EXPECT_EQ(s.code(), Status::kInvalidArgument) << text;
+    EXPECT_FALSE(s.message().empty());
+  }
+  Status s = ParseSweepSpec("{\"name\": ", SpecLimits(), &spec);
+  EXPECT_NE(s.message().find("not valid JSON"), std::string::npos) << s.message();
+}
+
+TEST(SweepSpecTest, GridOverTheJobLimitIsResourceExhausted) {
+  SpecLimits limits;
+  limits.max_jobs = 9;
+  SweepSpec spec;
+  Status s = ParseSweepSpec(ValidSpec().dump(), limits, &spec);  // 10 jobs
+  EXPECT_EQ(s.code(), Status::kResourceExhausted);
+  EXPECT_NE(s.message().find("10 jobs"), std::string::npos) << s.message();
+}
+
+TEST(SweepSpecTest, OversizedSpecIsRefused) {
+  SpecLimits limits;
+  limits.max_spec_bytes = 64;
+  SweepSpec spec;
+  Status s = ParseSweepSpec(ValidSpec().dump(), limits, &spec);
+  EXPECT_EQ(s.code(), Status::kInvalidArgument);
+  EXPECT_NE(s.message().find("bytes"), std::string::npos);
+}
+
+TEST(CatalogTest, ResolveParamsFillsDefaults) {
+  std::map<std::string, double> full;
+  ASSERT_TRUE(ResolveParams("sgd", {{"lr", 0.5}}, &full).ok());
+  EXPECT_DOUBLE_EQ(full["lr"], 0.5);
+  EXPECT_DOUBLE_EQ(full["momentum"], 0);
+  EXPECT_DOUBLE_EQ(full["decay"], 1);
+  EXPECT_FALSE(ResolveParams("sgd", {{"beta1", 0.5}}, &full).ok());
+  EXPECT_FALSE(ResolveParams("nope", {}, &full).ok());
+}
+
+TEST(CatalogTest, ClosestName) {
+  EXPECT_EQ(ClosestName("momentun", {"lr", "momentum", "decay"}), "momentum");
+  EXPECT_EQ(ClosestName("xyzzy", {"lr", "momentum", "decay"}), "");
+}
+
+}  // namespace
+}  // namespace gridsearch

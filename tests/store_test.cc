@@ -1,0 +1,328 @@
+// JobStore: submission, leases and their expiry (manual clock), stale-lease
+// rejection, completion exactly once, failure retries, cancellation, restart.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "coordinator/database.h"
+#include "coordinator/job_store.h"
+#include "tests/test_util.h"
+
+namespace gridsearch {
+namespace {
+
+const char* kSpec = R"({
+  "name": "store-test", "model": "mlp", "dataset": "synthetic",
+  "batch_size": 10, "budget_seconds": 1, "seeds": [1, 2],
+  "optimizers": {"sgd": {"lr": [0.1, 0.01]}, "adam": {"lr": [0.001]}}
+})";
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    store_.reset();
+    CoordinatorOptions o;
+    o.db_path = dir_.File("test.db");
+    o.lease_timeout_seconds = 10;
+    o.max_attempts = max_attempts_;
+    ASSERT_TRUE(JobStore::Open(o, &clock_, &store_).ok());
+  }
+
+  int64_t Submit() {
+    int64_t id = 0, total = 0, configs = 0;
+    Status s = store_->SubmitSweep(kSpec, &id, &total, &configs);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(total, 6);
+    EXPECT_EQ(configs, 3);
+    return id;
+  }
+
+  LeasedJob Lease(const std::string& worker = "w1") {
+    bool has = false;
+    LeasedJob job;
+    Status s = store_->LeaseJob({worker, "host", "cpu", "test"}, 0, &has, &job);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_TRUE(has);
+    return job;
+  }
+
+  // Reads one value from the file through a separate read-only connection.
+  std::string Query(const std::string& sql) {
+    std::unique_ptr<Database> db;
+    EXPECT_TRUE(Database::Open(dir_.File("test.db"), true, &db).ok());
+    Statement st;
+    EXPECT_TRUE(db->Prepare(sql, &st).ok()) << sql;
+    bool row = false;
+    EXPECT_TRUE(st.Step(&row).ok());
+    if (!row || st.IsNull(0)) return "NULL";
+    return st.Text(0);
+  }
+
+  JobResult Result(double loss) {
+    JobResult r;
+    r.final_train_loss = loss;
+    r.log_loss_integral = std::log10(loss);
+    r.steps = 10;
+    r.epochs = 0.5;
+    r.train_seconds = 1;
+    return r;
+  }
+
+  testing::TempDir dir_;
+  ManualClock clock_;
+  int max_attempts_ = 3;
+  std::unique_ptr<JobStore> store_;
+};
+
+TEST_F(StoreTest, SubmitStoresSweepConfigsAndJobs) {
+  int64_t id = Submit();
+  EXPECT_EQ(id, 1);
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM configs"), "3");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'queued'"), "6");
+  EXPECT_EQ(Query("SELECT COUNT(DISTINCT seed) FROM jobs"), "2");
+  SweepSummary s;
+  ASSERT_TRUE(store_->GetSweep(id, &s).ok());
+  EXPECT_EQ(s.total, 6);
+  EXPECT_EQ(s.queued, 6);
+  EXPECT_EQ(s.state, "running");
+}
+
+TEST_F(StoreTest, InvalidSpecWritesNothing) {
+  int64_t id = 0, total = 0, configs = 0;
+  Status s = store_->SubmitSweep(R"({"name": "x"})", &id, &total, &configs);
+  EXPECT_EQ(s.code(), Status::kInvalidArgument);
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM sweeps"), "0");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs"), "0");
+}
+
+TEST_F(StoreTest, LeaseHandsOutSeedMajorJobsWithDefaultsFilled) {
+  Submit();
+  LeasedJob a = Lease();
+  EXPECT_EQ(a.job.attempt, 1);
+  EXPECT_EQ(a.job.seed, 1);
+  EXPECT_EQ(a.job.model, "mlp");
+  EXPECT_EQ(a.job.dataset.name, "synthetic");
+  EXPECT_EQ(a.job.batch_size, 10);
+  EXPECT_EQ(a.job.optimizer, "adam");
+  EXPECT_DOUBLE_EQ(a.job.params.at("lr"), 0.001);
+  EXPECT_DOUBLE_EQ(a.job.params.at("beta1"), 0.9);  // default filled in
+  EXPECT_EQ(a.lease_id.size(), 32u);
+  LeasedJob b = Lease(), c = Lease(), d = Lease();
+  EXPECT_EQ(c.job.seed, 1);
+  EXPECT_EQ(d.job.seed, 2);  // every config's seed 1 before any seed 2
+  EXPECT_NE(a.lease_id, b.lease_id);
+}
+
+TEST_F(StoreTest, EmptyQueueReturnsNoJob) {
+  bool has = true;
+  LeasedJob job;
+  ASSERT_TRUE(store_->LeaseJob({"w", "", "", ""}, 0, &has, &job).ok());
+  EXPECT_FALSE(has);
+}
+
+TEST_F(StoreTest, LongPollWakesWhenASweepArrives) {
+  bool has = false;
+  LeasedJob job;
+  auto start = std::chrono::steady_clock::now();
+  std::thread poller([&] { store_->LeaseJob({"w", "", "", ""}, 20, &has, &job); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Submit();
+  poller.join();
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(has);
+  EXPECT_LT(waited, 10);
+}
+
+TEST_F(StoreTest, ExpiredLeaseRequeuesAndStaleLeaseIsRejected) {
+  Submit();
+  LeasedJob first = Lease("w1");
+  std::vector<CurvePoint> pts = {{0.1, 1, 0.01, 2.3, 0.1}};
+  ASSERT_TRUE(store_->ReportProgress(first.job.job_id, first.lease_id, pts).ok());
+
+  clock_.Advance(5);
+  int expired = 0;
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  EXPECT_EQ(expired, 0);  // the report renewed the lease at t=0 for 10 s
+
+  clock_.Advance(6);
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  EXPECT_EQ(expired, 1);
+  std::string job = std::to_string(first.job.job_id);
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + job), "queued");
+  EXPECT_EQ(Query("SELECT attempts FROM jobs WHERE id = " + job), "1");
+  EXPECT_NE(Query("SELECT error FROM jobs WHERE id = " + job).find("lease expired"),
+            std::string::npos);
+
+  LeasedJob second = Lease("w2");
+  EXPECT_EQ(second.job.job_id, first.job.job_id);
+  EXPECT_EQ(second.job.attempt, 2);
+  EXPECT_NE(second.lease_id, first.lease_id);
+
+  Status stale = store_->ReportProgress(first.job.job_id, first.lease_id, pts);
+  EXPECT_EQ(stale.code(), Status::kFailedPrecondition) << stale.ToString();
+  stale = store_->CompleteJob(first.job.job_id, first.lease_id, Result(0.5), {});
+  EXPECT_EQ(stale.code(), Status::kFailedPrecondition);
+  bool retry = false;
+  stale = store_->FailJob(first.job.job_id, first.lease_id, "boom", &retry);
+  EXPECT_EQ(stale.code(), Status::kFailedPrecondition);
+
+  ASSERT_TRUE(store_->CompleteJob(second.job.job_id, second.lease_id, Result(0.25), pts).ok());
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + job), "done");
+  EXPECT_EQ(Query("SELECT final_train_loss FROM jobs WHERE id = " + job), "0.25");
+  EXPECT_EQ(Query("SELECT worker_id FROM jobs WHERE id = " + job), "w2");
+  // Curve points stay under the attempt that wrote them.
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM curve_points WHERE job_id = " + job + " AND attempt = 1"), "1");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM curve_points WHERE job_id = " + job + " AND attempt = 2"), "1");
+  // The stale attempt cannot overwrite the result afterwards either.
+  stale = store_->CompleteJob(first.job.job_id, first.lease_id, Result(9), {});
+  EXPECT_EQ(stale.code(), Status::kFailedPrecondition);
+  EXPECT_EQ(Query("SELECT final_train_loss FROM jobs WHERE id = " + job), "0.25");
+}
+
+TEST_F(StoreTest, LateReportBeforeReleaseTakesTheJobBack) {
+  Submit();
+  LeasedJob a = Lease();
+  clock_.Advance(11);
+  int expired = 0;
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  ASSERT_EQ(expired, 1);
+  // Nobody leased it again: the slow worker's report is accepted.
+  ASSERT_TRUE(store_->ReportProgress(a.job.job_id, a.lease_id, {}).ok());
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + std::to_string(a.job.job_id)), "leased");
+  ASSERT_TRUE(store_->CompleteJob(a.job.job_id, a.lease_id, Result(1), {}).ok());
+}
+
+TEST_F(StoreTest, JobFailsAfterMaxAttemptsOfExpiry) {
+  max_attempts_ = 2;
+  Open();
+  Submit();
+  int expired = 0;
+  LeasedJob a = Lease();
+  clock_.Advance(11);
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  LeasedJob b = Lease();
+  ASSERT_EQ(b.job.job_id, a.job.job_id);
+  clock_.Advance(11);
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  std::string job = std::to_string(a.job.job_id);
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + job), "failed");
+  EXPECT_EQ(Query("SELECT attempts FROM jobs WHERE id = " + job), "2");
+  LeasedJob c = Lease();
+  EXPECT_NE(c.job.job_id, a.job.job_id);
+}
+
+TEST_F(StoreTest, FailJobRetriesThenFails) {
+  max_attempts_ = 2;
+  Open();
+  Submit();
+  LeasedJob a = Lease();
+  bool retry = false;
+  ASSERT_TRUE(store_->FailJob(a.job.job_id, a.lease_id, "data set missing", &retry).ok());
+  EXPECT_TRUE(retry);
+  LeasedJob b = Lease();
+  ASSERT_EQ(b.job.job_id, a.job.job_id);
+  ASSERT_TRUE(store_->FailJob(b.job.job_id, b.lease_id, "data set missing", &retry).ok());
+  EXPECT_FALSE(retry);
+  std::string job = std::to_string(a.job.job_id);
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + job), "failed");
+  EXPECT_NE(Query("SELECT error FROM jobs WHERE id = " + job).find("data set missing"),
+            std::string::npos);
+}
+
+TEST_F(StoreTest, CompletionIsIdempotentForTheSameLease) {
+  Submit();
+  LeasedJob a = Lease();
+  ASSERT_TRUE(store_->CompleteJob(a.job.job_id, a.lease_id, Result(0.5), {}).ok());
+  // A retry of the same completion (its reply was lost) changes nothing.
+  ASSERT_TRUE(store_->CompleteJob(a.job.job_id, a.lease_id, Result(0.7), {}).ok());
+  EXPECT_EQ(Query("SELECT final_train_loss FROM jobs WHERE id = " + std::to_string(a.job.job_id)),
+            "0.5");
+  EXPECT_EQ(Query("SELECT jobs_done FROM workers WHERE id = 'w1'"), "1");
+}
+
+TEST_F(StoreTest, DivergedJobIsStoredAsDiverged) {
+  Submit();
+  LeasedJob a = Lease();
+  JobResult r = Result(1);
+  r.diverged = true;
+  r.final_train_loss = std::nan("");
+  ASSERT_TRUE(store_->CompleteJob(a.job.job_id, a.lease_id, r, {}).ok());
+  std::string job = std::to_string(a.job.job_id);
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + job), "diverged");
+  EXPECT_EQ(Query("SELECT final_train_loss FROM jobs WHERE id = " + job), "NULL");
+}
+
+TEST_F(StoreTest, CancelStopsQueuedAndRunningJobs) {
+  int64_t sweep = Submit();
+  LeasedJob a = Lease();
+  int64_t n = 0;
+  ASSERT_TRUE(store_->CancelSweep(sweep, &n).ok());
+  EXPECT_EQ(n, 6);
+  Status s = store_->ReportProgress(a.job.job_id, a.lease_id, {});
+  EXPECT_EQ(s.code(), Status::kFailedPrecondition);
+  EXPECT_NE(s.message().find("cancelled"), std::string::npos);
+  bool has = true;
+  LeasedJob none;
+  ASSERT_TRUE(store_->LeaseJob({"w", "", "", ""}, 0, &has, &none).ok());
+  EXPECT_FALSE(has);
+  SweepSummary summary;
+  ASSERT_TRUE(store_->GetSweep(sweep, &summary).ok());
+  EXPECT_EQ(summary.state, "cancelled");
+  EXPECT_EQ(store_->CancelSweep(99, &n).code(), Status::kNotFound);
+}
+
+TEST_F(StoreTest, UnknownJobIsNotFound) {
+  Submit();
+  EXPECT_EQ(store_->ReportProgress(999, "x", {}).code(), Status::kNotFound);
+  SweepSummary s;
+  EXPECT_EQ(store_->GetSweep(42, &s).code(), Status::kNotFound);
+}
+
+TEST_F(StoreTest, RestartKeepsEverythingAcknowledged) {
+  int64_t sweep = Submit();
+  LeasedJob a = Lease();
+  ASSERT_TRUE(store_->CompleteJob(a.job.job_id, a.lease_id, Result(0.5), {}).ok());
+  LeasedJob b = Lease();
+  Open();  // a new store on the same file
+  SweepSummary s;
+  ASSERT_TRUE(store_->GetSweep(sweep, &s).ok());
+  EXPECT_EQ(s.done, 1);
+  EXPECT_EQ(s.leased, 1);
+  EXPECT_EQ(s.queued, 4);
+  // The lease held across the restart is still valid until it expires.
+  ASSERT_TRUE(store_->ReportProgress(b.job.job_id, b.lease_id, {}).ok());
+  EXPECT_EQ(Query("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(Query("PRAGMA user_version"), std::to_string(Database::LatestSchemaVersion()));
+}
+
+TEST_F(StoreTest, ConcurrentWorkersLeaseEachJobOnce) {
+  Submit();
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<int64_t> ids;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      while (true) {
+        bool has = false;
+        LeasedJob job;
+        if (!store_->LeaseJob({"w" + std::to_string(t), "", "", ""}, 0, &has, &job).ok() || !has)
+          return;
+        ASSERT_TRUE(store_->CompleteJob(job.job.job_id, job.lease_id, Result(1), {}).ok());
+        std::lock_guard<std::mutex> lock(mu);
+        ids.push_back(job.job.job_id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids.size(), 6u);
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'done'"), "6");
+}
+
+}  // namespace
+}  // namespace gridsearch

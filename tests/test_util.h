@@ -1,0 +1,56 @@
+// Helpers shared by the tests: temporary folders, child processes, polling.
+#ifndef GRIDSEARCH_TESTS_TEST_UTIL_H_
+#define GRIDSEARCH_TESTS_TEST_UTIL_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace gridsearch {
+namespace testing {
+
+// A fresh folder under $TMPDIR (or /tmp), removed with its contents at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A child process running the gridsearch binary (or any program).
+class Process {
+ public:
+  // Starts `argv[0]` with the rest as arguments; output goes to `log_path`
+  // (appended) when given.
+  Process(const std::vector<std::string>& argv, const std::string& log_path = "");
+  ~Process();  // SIGKILLs the child if it is still running
+  pid_t pid() const { return pid_; }
+  void Signal(int sig);
+  // Waits for exit up to `seconds`; returns the exit status or -1 on timeout.
+  int Wait(double seconds);
+  bool Running();
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+// Runs a command to completion and captures its stdout; returns exit status.
+int RunCommand(const std::vector<std::string>& argv, std::string* out, std::string* err = nullptr);
+
+// Polls `cond` every 50 ms until it holds or `seconds` pass.
+bool WaitFor(const std::function<bool()>& cond, double seconds);
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& text);
+
+}  // namespace testing
+}  // namespace gridsearch
+
+#endif  // GRIDSEARCH_TESTS_TEST_UTIL_H_

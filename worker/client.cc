@@ -1,0 +1,57 @@
+#include "worker/client.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "proto/convert.h"
+
+namespace gridsearch {
+
+CoordinatorClient::CoordinatorClient(const std::string& address, double rpc_timeout_seconds)
+    : address_(address), rpc_timeout_seconds_(rpc_timeout_seconds) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetMaxSendMessageSize(64 << 20);
+  // Reconnect quickly once a restarted coordinator is back.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  stub_ = v1::Coordinator::NewStub(channel_);
+}
+
+std::unique_ptr<grpc::ClientContext> CoordinatorClient::Context(double seconds) const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  double s = seconds > 0 ? seconds : rpc_timeout_seconds_;
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::milliseconds(static_cast<int64_t>(s * 1000)));
+  return ctx;
+}
+
+bool CoordinatorClient::WaitForConnected(double seconds) {
+  auto deadline = std::chrono::system_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  return channel_->WaitForConnected(deadline);
+}
+
+Status CoordinatorClient::WithRetry(const RetryPolicy& policy, const std::atomic<bool>* stop,
+                                    const std::function<grpc::Status(grpc::ClientContext*)>& call) {
+  auto start = std::chrono::steady_clock::now();
+  double backoff = policy.initial_seconds;
+  while (true) {
+    auto ctx = Context();
+    grpc::Status s = call(ctx.get());
+    if (s.ok()) return Status::OK();
+    bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                     s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (!transient) return FromGrpc(s);
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (waited > policy.give_up_seconds || (stop != nullptr && stop->load()))
+      return FromGrpc(s).WithContext("coordinator " + address_ + " unreachable");
+    std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+    backoff = std::min(backoff * 2, policy.max_seconds);
+  }
+}
+
+}  // namespace gridsearch

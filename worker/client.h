@@ -1,0 +1,56 @@
+// CoordinatorClient: a worker's or CLI's connection to the coordinator. Owns
+// the stub; each call returns a gridsearch::Status a caller can act on.
+// Calls that reach no coordinator are retried with capped exponential
+// backoff when `retry` is set.
+//
+// Thread-safe (gRPC stubs are).
+#ifndef GRIDSEARCH_WORKER_CLIENT_H_
+#define GRIDSEARCH_WORKER_CLIENT_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/job.h"
+#include "common/status.h"
+#include "proto/gridsearch.grpc.pb.h"
+
+namespace gridsearch {
+
+struct RetryPolicy {
+  double initial_seconds = 0.2;
+  double max_seconds = 10;
+  double give_up_seconds = 3600;
+};
+
+class CoordinatorClient {
+ public:
+  CoordinatorClient(const std::string& address, double rpc_timeout_seconds);
+
+  v1::Coordinator::Stub* stub() { return stub_.get(); }
+
+  // Runs `call` until it succeeds, fails with an error other than
+  // UNAVAILABLE/DEADLINE_EXCEEDED, `stop` becomes true, or the policy gives up.
+  Status WithRetry(const RetryPolicy& policy, const std::atomic<bool>* stop,
+                   const std::function<grpc::Status(grpc::ClientContext*)>& call);
+
+  // A context with this client's deadline (or `seconds` when positive).
+  std::unique_ptr<grpc::ClientContext> Context(double seconds = 0) const;
+
+  // Waits until the channel is connected or `seconds` pass.
+  bool WaitForConnected(double seconds);
+
+  const std::string& address() const { return address_; }
+
+ private:
+  std::string address_;
+  double rpc_timeout_seconds_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Coordinator::Stub> stub_;
+};
+
+}  // namespace gridsearch
+
+#endif  // GRIDSEARCH_WORKER_CLIENT_H_

@@ -1,0 +1,372 @@
+#include "worker/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+#if defined(__has_include)
+#if __has_include(<torch/version.h>)
+#include <torch/version.h>
+#endif
+#endif
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <map>
+#include <new>
+#include <tuple>
+#include <utility>
+
+#include "common/catalog.h"
+#include "models/datasets.h"
+#include "models/models.h"
+#include "optimizers/baseline.h"
+
+namespace gridsearch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Examples per forward pass of the final evaluation: bounds its memory
+// without making it slow.
+constexpr int64_t kEvalChunk = 1000;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// A NaN or negative value is no time; anything beyond ~30 years is forever
+// for our purposes and would overflow the clock's integer ticks.
+Clock::duration FromSeconds(double s) {
+  constexpr double kForeverSeconds = 1e9;
+  if (!(s > 0)) return Clock::duration::zero();
+  return std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(std::min(s, kForeverSeconds)));
+}
+
+// LibTorch's thread setting does not reach an OpenBLAS that Debian's
+// LibTorch calls through libblas.so.3; OpenBLAS reads its environment only
+// when loaded, so its pool is sized through its own call, when present.
+void SetBlasThreads(int threads) {
+  using SetThreads = void (*)(int);
+  auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (fn != nullptr) fn(threads);
+}
+
+// Data sets are kept by what the job asked for; the same request is served
+// from memory for the life of the process.
+using DatasetKey = std::tuple<std::string, std::string, int64_t>;
+
+// The time average of log10(batch loss) over a curve, by trapezoids over
+// elapsed time from the first point to the last. With one point (or no
+// elapsed time between the points) it is that point's value; with none, NaN.
+class LogLossAverage {
+ public:
+  void Add(double elapsed, double loss) {
+    // An exact zero loss would make the average -inf; the smallest positive
+    // double keeps it finite and still ranks that run first.
+    const double v = std::log10(std::max(loss, std::numeric_limits<double>::min()));
+    if (count_ == 0) {
+      first_elapsed_ = elapsed;
+      first_value_ = v;
+    } else {
+      area_ += (elapsed - last_elapsed_) * (v + last_value_) / 2;
+    }
+    last_elapsed_ = elapsed;
+    last_value_ = v;
+    ++count_;
+  }
+
+  double Value() const {
+    if (count_ == 0) return kNaN;
+    const double span = last_elapsed_ - first_elapsed_;
+    if (count_ < 2 || span <= 0) return first_value_;
+    return area_ / span;
+  }
+
+ private:
+  int64_t count_ = 0;
+  double first_elapsed_ = 0;
+  double first_value_ = 0;
+  double last_elapsed_ = 0;
+  double last_value_ = 0;
+  double area_ = 0;
+};
+
+// Cross-entropy of logits against class indices, as the papers use.
+torch::Tensor CrossEntropy(const torch::Tensor& logits, const torch::Tensor& targets,
+                           int64_t reduction) {
+  return torch::nll_loss(torch::log_softmax(logits, /*dim=*/1), targets, /*weight=*/{},
+                         reduction);
+}
+
+// Mean loss and accuracy of `model` on (x, y), in chunks. The sums stay on
+// the device and are read once, so a GPU is not synchronised per chunk.
+void Evaluate(torch::nn::Sequential& model, const torch::Tensor& x, const torch::Tensor& y,
+              double* mean_loss, double* accuracy) {
+  const int64_t n = x.size(0);
+  if (n == 0) {
+    *mean_loss = kNaN;
+    *accuracy = kNaN;
+    return;
+  }
+  auto options = torch::TensorOptions().dtype(torch::kDouble).device(x.device());
+  torch::Tensor loss_sum = torch::zeros({}, options);
+  torch::Tensor correct = torch::zeros({}, options.dtype(torch::kLong));
+  for (int64_t begin = 0; begin < n; begin += kEvalChunk) {
+    const int64_t end = std::min(n, begin + kEvalChunk);
+    torch::Tensor logits = model->forward(x.slice(0, begin, end));
+    torch::Tensor targets = y.slice(0, begin, end);
+    loss_sum += CrossEntropy(logits, targets, at::Reduction::Sum).to(torch::kDouble);
+    correct += logits.argmax(1).eq(targets).sum();
+  }
+  *mean_loss = loss_sum.item<double>() / static_cast<double>(n);
+  // A model whose outputs are not finite has no meaningful accuracy.
+  *accuracy = std::isfinite(*mean_loss)
+                  ? static_cast<double>(correct.item<int64_t>()) / static_cast<double>(n)
+                  : kNaN;
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  explicit Impl(TrainerOptions opts) : options(std::move(opts)) {}
+
+  Status GetDataset(const DatasetSpec& spec, std::shared_ptr<const Dataset>* out);
+  Status RunJob(const JobSpec& job, const CurveSink& sink, JobResult* result);
+
+  TrainerOptions options;
+  // Non-OK when options.device cannot be used; every Run returns it.
+  Status device_status;
+  torch::Device device{torch::kCPU};
+  std::map<DatasetKey, std::shared_ptr<const Dataset>> datasets;
+};
+
+Status Trainer::Impl::GetDataset(const DatasetSpec& spec, std::shared_ptr<const Dataset>* out) {
+  const DatasetKey key(spec.name, spec.path, spec.train_size);
+  auto it = datasets.find(key);
+  if (it != datasets.end()) {
+    *out = it->second;
+    return Status::OK();
+  }
+  Dataset d;
+  GS_RETURN_IF_ERROR(LoadDataset(spec, &d));
+  // Moved to the device once; every job and every batch then stays there.
+  d.train_x = d.train_x.to(device);
+  d.train_y = d.train_y.to(device);
+  d.test_x = d.test_x.to(device);
+  d.test_y = d.test_y.to(device);
+  auto shared = std::make_shared<const Dataset>(std::move(d));
+  datasets.emplace(key, shared);
+  *out = std::move(shared);
+  return Status::OK();
+}
+
+Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResult* result) {
+  const Clock::time_point setup_start = Clock::now();
+
+  // --- Setup: checks, data, model, optimizer (outside the budget). ---
+  if (job.batch_size <= 0)
+    return Status::InvalidArgument("batch_size must be positive, got " +
+                                   std::to_string(job.batch_size));
+  if (!std::isfinite(job.budget_seconds) || job.budget_seconds < 0)
+    return Status::InvalidArgument("budget_seconds must be finite and >= 0, got " +
+                                   std::to_string(job.budget_seconds));
+  if (job.decay_steps < 0)
+    return Status::InvalidArgument("decay_steps must be >= 0 (0 = one epoch), got " +
+                                   std::to_string(job.decay_steps));
+  std::map<std::string, double> params;
+  GS_RETURN_IF_ERROR(ResolveParams(job.optimizer, job.params, &params));
+  if (params.count("lr") == 0 || params.count("decay") == 0)
+    return Status::InvalidArgument("optimizer '" + job.optimizer +
+                                   "' is not driven by a learning-rate schedule; the trainer "
+                                   "runs sgd, adam and rmsprop");
+
+  std::shared_ptr<const Dataset> data;
+  GS_RETURN_IF_ERROR(GetDataset(job.dataset, &data));
+  const int64_t train_size = data->train_x.size(0);
+  const int64_t batch_size = job.batch_size;
+  if (batch_size > train_size)
+    return Status::InvalidArgument("batch_size " + std::to_string(batch_size) +
+                                   " is larger than the " + std::to_string(train_size) +
+                                   " training examples");
+  const int64_t steps_per_epoch = train_size / batch_size;  // the last partial batch is dropped
+  const int64_t decay_steps = job.decay_steps > 0 ? job.decay_steps : steps_per_epoch;
+
+  // Seeding right before the model is built gives every optimizer the same
+  // initial weights for the same seed, whatever ran before in this process.
+  torch::manual_seed(static_cast<uint64_t>(job.seed));
+  torch::nn::Sequential model;
+  GS_RETURN_IF_ERROR(MakeModel(job.model, data->input_shape, data->num_classes, &model));
+  model->to(device);
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  GS_RETURN_IF_ERROR(MakeOptimizer(job.optimizer, params, model->parameters(), &optimizer));
+  const DecaySchedule schedule(params.at("lr"), params.at("decay"), decay_steps);
+  // The data order has its own generator, so it is the same for every
+  // optimizer even if an optimizer or model draws random numbers.
+  at::Generator order_generator = at::detail::createCPUGenerator(static_cast<uint64_t>(job.seed));
+  if (device.is_cuda()) torch::cuda::synchronize();  // setup's device work is not training
+  result->setup_seconds = Seconds(Clock::now() - setup_start);
+
+  // --- Training under the budget. ---
+  const size_t flush_max_points = std::max<size_t>(1, options.flush_max_points);
+  const Clock::duration flush_interval = FromSeconds(options.flush_interval_seconds);
+  std::vector<CurvePoint> pending;
+  pending.reserve(std::min<size_t>(flush_max_points, 4096));
+  Clock::time_point last_flush = Clock::now();
+  auto flush = [&]() -> Status {
+    last_flush = Clock::now();
+    if (pending.empty()) return Status::OK();
+    Status s = sink ? sink(pending) : Status::OK();
+    pending.clear();
+    return s;
+  };
+
+  LogLossAverage log_loss;
+  model->train();
+  torch::Tensor order;
+  int64_t step = 0;
+  int64_t batch_in_epoch = steps_per_epoch;  // draw an order before the first step
+  const Clock::time_point train_start = Clock::now();
+  const Clock::time_point deadline = train_start + FromSeconds(job.budget_seconds);
+  Clock::time_point train_end = train_start;
+  for (;;) {
+    // A step starts only while time is left, so the overshoot is at most one
+    // step (plus a flush of the curve, which the sink keeps short).
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) {
+      train_end = now;
+      break;
+    }
+    if (batch_in_epoch == steps_per_epoch) {
+      order = torch::randperm(train_size, order_generator, torch::kLong).to(device);
+      batch_in_epoch = 0;
+    }
+    const torch::Tensor index =
+        order.slice(0, batch_in_epoch * batch_size, (batch_in_epoch + 1) * batch_size);
+    const torch::Tensor x = data->train_x.index_select(0, index);
+    const torch::Tensor y = data->train_y.index_select(0, index);
+
+    const double lr = schedule.At(step);
+    SetLearningRate(*optimizer, lr);
+    optimizer->zero_grad();
+    torch::Tensor loss = CrossEntropy(model->forward(x), y, at::Reduction::Mean);
+    // Reading the loss synchronises host and device once per step. On the
+    // CPU that is free; on a GPU it is a per-step sync we accept for now (the
+    // divergence check and the curve need the value). A later GPU version
+    // should keep the losses on the device and read them in batches.
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value)) {
+      // No update from a non-finite loss, and no curve point: the curve and
+      // its log-loss average hold only finite losses.
+      result->diverged = true;
+      train_end = Clock::now();
+      break;
+    }
+    loss.backward();
+    optimizer->step();
+    // On a GPU the update is still queued here; wait for it so that the
+    // point's time and the next deadline check measure finished work. Given
+    // the loss read above this costs little; when that read goes, keep the
+    // sync at the deadline checks only.
+    if (device.is_cuda()) torch::cuda::synchronize();
+    ++step;
+    ++batch_in_epoch;
+
+    CurvePoint point;
+    point.elapsed_seconds = Seconds(Clock::now() - train_start);
+    point.step = step;
+    point.epoch = static_cast<double>(step * batch_size) / static_cast<double>(train_size);
+    point.loss = loss_value;
+    point.learning_rate = lr;
+    log_loss.Add(point.elapsed_seconds, point.loss);
+    pending.push_back(point);
+    if (pending.size() >= flush_max_points || Clock::now() - last_flush >= flush_interval)
+      GS_RETURN_IF_ERROR(flush());
+  }
+  result->train_seconds = Seconds(train_end - train_start);
+  result->steps = step;
+  result->epochs = static_cast<double>(step * batch_size) / static_cast<double>(train_size);
+  GS_RETURN_IF_ERROR(flush());
+
+  // --- Final metrics (outside the budget). ---
+  const Clock::time_point eval_start = Clock::now();
+  {
+    torch::NoGradGuard no_grad;
+    model->eval();
+    double train_accuracy = kNaN;  // not reported; computed alongside the loss
+    Evaluate(model, data->train_x, data->train_y, &result->final_train_loss, &train_accuracy);
+    if (data->test_x.defined() && data->test_x.size(0) > 0)
+      Evaluate(model, data->test_x, data->test_y, &result->test_loss, &result->test_accuracy);
+    result->log_loss_integral = log_loss.Value();
+  }
+  result->eval_seconds = Seconds(Clock::now() - eval_start);
+  return Status::OK();
+}
+
+Trainer::Trainer(TrainerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  try {
+    if (impl_->options.threads > 0) {
+      torch::set_num_threads(impl_->options.threads);
+      SetBlasThreads(impl_->options.threads);
+    }
+    impl_->device = torch::Device(impl_->options.device);
+    if (impl_->device.is_cuda()) {
+      if (!torch::cuda::is_available()) {
+        impl_->device_status = Status::FailedPrecondition(
+            "device " + impl_->options.device + ": this LibTorch build or machine has no CUDA");
+      } else if (impl_->device.has_index() &&
+                 impl_->device.index() >= static_cast<int64_t>(torch::cuda::device_count())) {
+        impl_->device_status = Status::InvalidArgument(
+            "device " + impl_->options.device + ": only " +
+            std::to_string(torch::cuda::device_count()) + " CUDA device(s) present");
+      }
+    } else if (!impl_->device.is_cpu()) {
+      impl_->device_status = Status::InvalidArgument(
+          "device " + impl_->options.device + ": expected \"cpu\" or \"cuda:N\"");
+    }
+  } catch (const c10::Error& e) {
+    impl_->device_status = Status::InvalidArgument("device '" + impl_->options.device +
+                                                   "': " + e.what_without_backtrace());
+  }
+}
+
+Trainer::~Trainer() = default;
+
+Status Trainer::Run(const JobSpec& job, const CurveSink& sink, JobResult* result) {
+  *result = JobResult();
+  result->device = DeviceName();
+  result->software = SoftwareVersion();
+  if (!impl_->device_status.ok()) return impl_->device_status;
+  try {
+    return impl_->RunJob(job, sink, result);
+  } catch (const c10::Error& e) {
+    return Status::Internal(std::string("LibTorch error: ") + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory while running the job");
+  } catch (const std::exception& e) {
+    return Status::Internal(e.what());
+  }
+}
+
+std::string Trainer::DeviceName() const {
+  if (!impl_->device_status.ok()) return impl_->options.device;
+  return impl_->device.str();
+}
+
+std::string Trainer::SoftwareVersion() {
+#ifdef TORCH_VERSION
+  return std::string("libtorch ") + TORCH_VERSION;
+#elif defined(TORCH_VERSION_MAJOR)
+  return "libtorch " + std::to_string(TORCH_VERSION_MAJOR) + "." +
+         std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
+#else
+  return "libtorch (unknown version)";
+#endif
+}
+
+}  // namespace gridsearch

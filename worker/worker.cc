@@ -1,0 +1,125 @@
+#include "worker/worker.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include <grpcpp/grpcpp.h>
+
+#include "proto/convert.h"
+#include "worker/progress_reporter.h"
+
+namespace gridsearch {
+namespace {
+
+std::string Hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown-host";
+  return buf;
+}
+
+void Log(const char* fmt, const std::string& a, const std::string& b = "") {
+  std::time_t t = std::time(nullptr);
+  char ts[32];
+  std::strftime(ts, sizeof(ts), "%H:%M:%S", std::localtime(&t));
+  std::fprintf(stderr, "%s worker: ", ts);
+  std::fprintf(stderr, fmt, a.c_str(), b.c_str());
+  std::fprintf(stderr, "\n");
+}
+
+}  // namespace
+
+std::string DefaultWorkerId() { return Hostname() + "-" + std::to_string(getpid()); }
+
+Worker::Worker(WorkerOptions options) : options_(std::move(options)) {
+  if (options_.worker_id.empty()) options_.worker_id = DefaultWorkerId();
+  client_ = std::make_unique<CoordinatorClient>(options_.coordinator, options_.rpc_timeout_seconds);
+  trainer_ = std::make_unique<Trainer>(options_.trainer);
+  retry_.initial_seconds = options_.retry_initial_seconds;
+  retry_.max_seconds = options_.retry_max_seconds;
+  retry_.give_up_seconds = options_.retry_give_up_seconds;
+}
+
+Worker::~Worker() = default;
+
+Status Worker::Run() {
+  auto idle_since = std::chrono::steady_clock::now();
+  while (!stop_.load()) {
+    if (options_.max_jobs > 0 && jobs_done_ >= options_.max_jobs) break;
+    v1::LeaseJobRequest req;
+    req.set_worker_id(options_.worker_id);
+    req.set_hostname(Hostname());
+    req.set_device(trainer_->DeviceName());
+    req.set_software(Trainer::SoftwareVersion());
+    req.set_wait_seconds(options_.lease_wait_seconds);
+    v1::LeaseJobResponse resp;
+    Status s = client_->WithRetry(retry_, &stop_, [&](grpc::ClientContext* ctx) {
+      ctx->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(
+                            static_cast<int64_t>((options_.lease_wait_seconds + 10) * 1000)));
+      resp.Clear();
+      return client_->stub()->LeaseJob(ctx, req, &resp);
+    });
+    if (stop_.load()) break;
+    if (!s.ok()) return s.WithContext("leasing a job");
+    if (!resp.found()) {
+      double idle = std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_since).count();
+      if (options_.exit_when_idle_seconds > 0 && idle >= options_.exit_when_idle_seconds) break;
+      continue;
+    }
+    Status job = RunJob(resp);
+    if (!job.ok()) Log("job %s: %s", std::to_string(resp.job().job_id()), job.ToString());
+    ++jobs_done_;
+    idle_since = std::chrono::steady_clock::now();
+  }
+  return Status::OK();
+}
+
+Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
+  const JobSpec job = FromProto(lease.job());
+  const std::string lease_id = lease.lease_id();
+  ProgressReporter reporter(client_.get(), job.job_id, lease_id, lease.lease_timeout_seconds());
+  CurveSink sink = [&](const std::vector<CurvePoint>& points) -> Status {
+    if (stop_.load()) return Status::Cancelled("worker stopped");
+    return reporter.Add(points);
+  };
+
+  JobResult result;
+  Status trained = trainer_->Run(job, sink, &result);
+  std::vector<CurvePoint> unsent = reporter.Finish();
+  std::string lost_reason;
+  if (reporter.lease_lost(&lost_reason)) {
+    Log("job %s abandoned: %s", std::to_string(job.job_id), lost_reason);
+    return Status::OK();
+  }
+  if (!trained.ok()) {
+    v1::FailJobRequest req;
+    req.set_job_id(job.job_id);
+    req.set_lease_id(lease_id);
+    req.set_error(trained.ToString());
+    v1::FailJobResponse resp;
+    std::atomic<bool> never{false};
+    Status s = client_->WithRetry(retry_, &never, [&](grpc::ClientContext* ctx) {
+      return client_->stub()->FailJob(ctx, req, &resp);
+    });
+    if (!s.ok()) Log("reporting failure of job %s: %s", std::to_string(job.job_id), s.ToString());
+    return trained;
+  }
+  result.device = trainer_->DeviceName();
+  result.software = Trainer::SoftwareVersion();
+  v1::CompleteJobRequest req;
+  req.set_job_id(job.job_id);
+  req.set_lease_id(lease_id);
+  ToProto(result, req.mutable_metrics());
+  for (const auto& p : unsent) ToProto(p, req.add_points());
+  v1::CompleteJobResponse resp;
+  std::atomic<bool> never{false};
+  Status s = client_->WithRetry(retry_, &never, [&](grpc::ClientContext* ctx) {
+    return client_->stub()->CompleteJob(ctx, req, &resp);
+  });
+  return s.WithContext("completing job " + std::to_string(job.job_id));
+}
+
+}  // namespace gridsearch

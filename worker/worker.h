@@ -1,0 +1,48 @@
+// Worker: leases jobs from the coordinator, trains each with a Trainer and
+// reports curves and results. A failing job is reported with its message and
+// the worker goes on to the next one.
+#ifndef GRIDSEARCH_WORKER_WORKER_H_
+#define GRIDSEARCH_WORKER_WORKER_H_
+
+#include <atomic>
+#include <memory>
+
+#include "common/status.h"
+#include "worker/client.h"
+#include "worker/options.h"
+#include "worker/trainer.h"
+
+namespace gridsearch {
+
+class Worker {
+ public:
+  explicit Worker(WorkerOptions options);
+  ~Worker();
+
+  // Runs the lease loop until Stop(), max_jobs, or the idle limit. Returns an
+  // error only when the coordinator stays unreachable past the retry policy.
+  Status Run();
+
+  // Asks Run to return: the current job stops at its next report and is
+  // handed back as failed ("worker stopped"). Safe from any thread.
+  void Stop() { stop_.store(true); }
+
+  int64_t jobs_done() const { return jobs_done_; }
+
+ private:
+  Status RunJob(const v1::LeaseJobResponse& lease);
+
+  WorkerOptions options_;
+  std::unique_ptr<CoordinatorClient> client_;
+  std::unique_ptr<Trainer> trainer_;
+  RetryPolicy retry_;
+  std::atomic<bool> stop_{false};
+  int64_t jobs_done_ = 0;
+};
+
+// "<hostname>-<pid>".
+std::string DefaultWorkerId();
+
+}  // namespace gridsearch
+
+#endif  // GRIDSEARCH_WORKER_WORKER_H_
