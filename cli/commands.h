@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <string>
 
+#include "common/status.h"
 #include "coordinator/options.h"
+#include "coordinator/tables.h"
+#include "worker/client.h"
 #include "worker/options.h"
 
 namespace gridsearch {
@@ -15,8 +18,24 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;          // something failed (RPC, I/O, a job)
 constexpr int kExitBadInput = 2;       // the user's input was refused
 
-struct QueryFlags {
+// How a client subcommand reaches the coordinator.
+struct ConnectionFlags {
   std::string coordinator = "127.0.0.1:50051";
+  std::string token_file;   // else $GRIDSEARCH_TOKEN, else no token
+  std::string tls_ca;       // CA certificate file; set: TLS
+};
+
+// Reads the token (file, else $GRIDSEARCH_TOKEN) and the CA certificate.
+Status LoadClientSecurity(const ConnectionFlags& flags, ClientSecurity* security);
+// Fills the coordinator's token (file, else $GRIDSEARCH_TOKEN) and TLS
+// certificate and key (PEM files; both or neither).
+Status LoadServerSecurity(const std::string& token_file, const std::string& tls_cert,
+                          const std::string& tls_key, CoordinatorOptions* options);
+// Reads a token file: its first line, surrounding white space removed.
+Status ReadTokenFile(const std::string& path, std::string* token);
+
+struct QueryFlags {
+  ConnectionFlags conn;
   std::string db;           // when set, read this SQLite file instead
   int64_t sweep_id = 0;     // 0: the newest sweep
   std::string format = "table";
@@ -26,10 +45,16 @@ struct QueryFlags {
 
 int RunCoordinatorCommand(const CoordinatorOptions& options);
 int RunWorkerCommand(const WorkerOptions& options);
-int RunSubmitCommand(const std::string& coordinator, const std::string& spec_path);
+int RunSubmitCommand(const ConnectionFlags& conn, const std::string& spec_path);
 int RunStatusCommand(const QueryFlags& flags);
 int RunResultsCommand(const QueryFlags& flags);
-int RunCancelCommand(const std::string& coordinator, int64_t sweep_id);
+// Renders `request` from flags.db, or through the coordinator's QueryTable.
+Status FetchTable(const QueryFlags& flags, TableRequest request, std::string* text);
+int RunTableCommand(const QueryFlags& flags, const TableRequest& request);
+// Writes the figures of a sweep into `out_dir` (see cli/plot.h).
+int RunPlotCommand(const QueryFlags& flags, const std::string& out_dir, int bins);
+int RunCancelCommand(const ConnectionFlags& conn, int64_t sweep_id);
+int RunRetryCommand(const ConnectionFlags& conn, int64_t sweep_id);
 int RunModelsCommand(const std::string& format);
 
 struct LocalRunFlags {
@@ -43,9 +68,17 @@ struct LocalRunFlags {
   std::string format = "table";
   size_t top = 20;
   bool quiet = false;              // no progress bar
+  bool no_plots = false;           // skip the figures
 };
 
 int RunLocalCommand(const LocalRunFlags& flags, const std::string& self_exe);
+
+// SIGINT and SIGTERM become a clean shutdown: main() installs a handler that
+// records them; WaitForShutdownSignal() blocks until one arrives and returns
+// its number (0 after WakeShutdownWaiter(), -1 without the handler).
+void InstallShutdownHandler();
+int WaitForShutdownSignal();
+void WakeShutdownWaiter();
 
 // Reads a whole file ("-": standard input).
 bool ReadTextFile(const std::string& path, std::string* text, std::string* error);

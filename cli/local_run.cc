@@ -13,8 +13,9 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "coordinator/format.h"
 #include "common/sweep_spec.h"
+#include "cli/plot.h"
 #include "coordinator/server.h"
 
 namespace gridsearch {
@@ -24,10 +25,7 @@ pid_t SpawnWorker(const std::string& exe, const std::vector<std::string>& args,
                   const std::string& log_path) {
   pid_t pid = fork();
   if (pid != 0) return pid;  // parent (or -1)
-  // Child: default signal handling, log to the shared file, then exec.
-  sigset_t all;
-  sigemptyset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, nullptr);
+  // Child: log to the shared file, then exec (which resets the handlers).
   int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd >= 0) {
     dup2(fd, STDOUT_FILENO);
@@ -85,15 +83,11 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
   }
 
   // Signals go to a watcher thread; the loop below reacts to the flag.
+  // SIGINT/SIGTERM set a flag that the loop below reacts to.
   static std::atomic<int> interrupted{0};
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread watcher([set]() mutable {
-    int sig = 0;
-    if (sigwait(&set, &sig) == 0) interrupted.store(sig);
+  std::thread watcher([]() {
+    int sig = WaitForShutdownSignal();
+    if (sig > 0) interrupted.store(sig);
   });
   watcher.detach();
 
@@ -197,15 +191,50 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
     }
   }
 
-  std::vector<RankedConfigRow> rows;
-  Status q = server->store()->QueryRanking(sweep_id, "final_train_loss", &rows);
-  server->Shutdown();
+  // The tables, then the figures beside the database.
+  TableRequest req;
+  req.sweep_id = sweep_id;
+  req.format = f.format;
+  req.top = f.top;
+  std::string table;
+  Status q = server->store()->RenderTable(req, &table);
   if (!q.ok()) {
+    server->Shutdown();
     std::fprintf(stderr, "gridsearch: ranking: %s\n", q.ToString().c_str());
     return kExitError;
   }
-  std::cout << FormatRanking(rows, f.format, f.top, "final_train_loss");
+  std::cout << "\nRanking (" << (f.top > 0 ? "best " + std::to_string(f.top) : std::string("all"))
+            << " configurations)\n" << table;
+  if (!spec.ablation_json.empty()) {
+    req.kind = "ablation";
+    if (server->store()->RenderTable(req, &text).ok()) std::cout << "\nAblation\n" << text;
+    req.kind = "best";
+    req.split = "all";
+    if (server->store()->RenderTable(req, &text).ok())
+      std::cout << "\nBest configuration per optimizer and feature group\n" << text;
+  }
+  req.kind = "epochs";
+  if (server->store()->RenderTable(req, &text).ok()) std::cout << "\nEpochs within the budget\n" << text;
   std::cout.flush();
+  if (!f.no_plots && summary.done + summary.diverged > 0) {
+    PlotOptions plot;
+    std::string stem = f.db;
+    if (stem.size() > 3 && stem.compare(stem.size() - 3, 3, ".db") == 0) stem.resize(stem.size() - 3);
+    plot.out_dir = stem + "-plots";
+    std::vector<std::string> written, notes;
+    Status p = WritePlots(
+        [&](const TableRequest& r, std::string* out) {
+          TableRequest local = r;
+          local.sweep_id = sweep_id;
+          return server->store()->RenderTable(local, out);
+        },
+        plot, &written, &notes);
+    if (p.ok())
+      std::fprintf(stderr, "\nfigures: %zu files in %s/\n", written.size(), plot.out_dir.c_str());
+    else
+      std::fprintf(stderr, "\nfigures not drawn: %s\n", p.ToString().c_str());
+  }
+  server->Shutdown();
   if (summary.failed > 0)
     std::fprintf(stderr,
                  "%lld job(s) failed; `gridsearch results --db %s` keeps the rest, and %s "

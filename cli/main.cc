@@ -2,12 +2,13 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "coordinator/format.h"
 
 namespace {
 
@@ -16,6 +17,13 @@ std::string SelfExe(const char* argv0) {
   ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   if (n > 0) return std::string(buf, n);
   return argv0;
+}
+
+void AddConnection(CLI::App* cmd, gridsearch::ConnectionFlags* conn) {
+  cmd->add_option("--coordinator", conn->coordinator, "coordinator address")->capture_default_str();
+  cmd->add_option("--token-file", conn->token_file,
+                  "file holding the coordinator's token (default: $GRIDSEARCH_TOKEN)");
+  cmd->add_option("--tls-ca", conn->tls_ca, "CA certificate (PEM) to verify a TLS coordinator");
 }
 
 void AddFormat(CLI::App* cmd, std::string* format) {
@@ -28,6 +36,7 @@ void AddFormat(CLI::App* cmd, std::string* format) {
 
 int main(int argc, char** argv) {
   using namespace gridsearch;
+  InstallShutdownHandler();
   CLI::App app{"gridsearch: distributed, time-budgeted hyperparameter grid search"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "gridsearch 0.1.0");
@@ -45,11 +54,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000))->capture_default_str();
   c->add_option("--max-jobs", coord.spec_limits.max_jobs, "most jobs one sweep may expand to")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  std::string coord_token_file, tls_cert, tls_key;
+  c->add_option("--token-file", coord_token_file,
+                "require this token from clients (default: $GRIDSEARCH_TOKEN, else none)");
+  c->add_option("--tls-cert", tls_cert, "serve TLS with this certificate (PEM)");
+  c->add_option("--tls-key", tls_key, "private key (PEM) of --tls-cert");
+  c->add_flag("--insecure", coord.insecure,
+              "allow listening beyond loopback without a token");
 
   // worker
   WorkerOptions work;
   auto* w = app.add_subcommand("worker", "lease jobs from a coordinator and train them");
-  w->add_option("--coordinator", work.coordinator, "coordinator address")->capture_default_str();
+  ConnectionFlags worker_conn;
+  AddConnection(w, &worker_conn);
   w->add_option("--device", work.trainer.device, "cpu or cuda:N")->capture_default_str();
   w->add_option("--threads", work.trainer.threads, "LibTorch threads (0: LibTorch's default)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
@@ -61,37 +78,94 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
 
   // submit
-  std::string submit_coordinator = "127.0.0.1:50051", spec_path;
+  ConnectionFlags submit_conn;
+  std::string spec_path;
   auto* sub = app.add_subcommand("submit", "submit a sweep spec (JSON) to a coordinator");
   sub->add_option("spec", spec_path, "sweep spec file, or - for standard input")->required();
-  sub->add_option("--coordinator", submit_coordinator, "coordinator address")->capture_default_str();
+  AddConnection(sub, &submit_conn);
 
   // status
   QueryFlags status_flags;
   auto* st = app.add_subcommand("status", "job counts, throughput and ETA of sweeps");
   st->add_option("--sweep", status_flags.sweep_id, "sweep id (default: list every sweep)");
-  st->add_option("--coordinator", status_flags.coordinator, "coordinator address")->capture_default_str();
+  AddConnection(st, &status_flags.conn);
   st->add_option("--db", status_flags.db, "read this SQLite file instead of a coordinator");
   st->add_option("--format", status_flags.format, "output format")
       ->check(CLI::IsMember({"table", "json"}))->capture_default_str();
 
-  // results
+  // results and the papers' tables
+  auto add_query = [](CLI::App* cmd, QueryFlags* q, bool formats = true) {
+    cmd->add_option("--sweep", q->sweep_id, "sweep id (default: the newest)");
+    cmd->add_option("--db", q->db, "read this SQLite file instead of a coordinator");
+    AddConnection(cmd, &q->conn);
+    cmd->add_option("--metric", q->metric, "ranking metric")
+        ->check(CLI::IsMember({"final_train_loss", "log_loss_integral", "test_accuracy"}))
+        ->capture_default_str();
+    if (formats) AddFormat(cmd, &q->format);
+  };
   QueryFlags results_flags;
+  bool best_per_optimizer = false;
+  std::string split = "all";
   auto* r = app.add_subcommand("results", "configurations ranked by their mean over seeds");
-  r->add_option("--sweep", results_flags.sweep_id, "sweep id (default: the newest)");
-  r->add_option("--coordinator", results_flags.coordinator, "coordinator address")->capture_default_str();
-  r->add_option("--db", results_flags.db, "read this SQLite file instead of a coordinator");
-  r->add_option("--metric", results_flags.metric, "ranking metric")
-      ->check(CLI::IsMember({"final_train_loss", "log_loss_integral"}))->capture_default_str();
+  add_query(r, &results_flags);
   r->add_option("--top", results_flags.top, "show the best N (0: all)")->capture_default_str();
-  AddFormat(r, &results_flags.format);
+  r->add_flag("--best-per-optimizer", best_per_optimizer,
+              "paper 000 Table 3: each optimizer's best configuration and its global rank");
+  r->add_option("--split", split,
+                "with --best-per-optimizer: split the spec's ablation optimizer by these "
+                "features (comma-separated; all; none)")
+      ->capture_default_str();
+
+  QueryFlags ablation_flags;
+  auto* abl = app.add_subcommand("ablation", "paper 000 Table 1: the best configuration of each "
+                                             "feature group of the spec's ablation block");
+  add_query(abl, &ablation_flags);
+
+  QueryFlags epochs_flags;
+  auto* ep = app.add_subcommand("epochs", "paper 000 Table 2: epochs trained within the budget "
+                                          "per optimizer");
+  add_query(ep, &epochs_flags);
+
+  QueryFlags curves_flags;
+  curves_flags.format = "csv";
+  TableRequest curves_req;
+  curves_req.kind = "curves";
+  auto* cur = app.add_subcommand("curves", "loss or learning-rate curves, raw or on a common "
+                                           "time grid (mean, min, max over seeds)");
+  add_query(cur, &curves_flags, false);
+  cur->add_option("--format", curves_flags.format, "output format")
+      ->check(CLI::IsMember({"csv", "json"}))->capture_default_str();
+  cur->add_option("--config", curves_req.config_ids,
+                  "configuration ids (default: each optimizer's best)");
+  cur->add_option("--bins", curves_req.bins, "time bins over the budget")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  cur->add_flag("--raw", curves_req.raw, "every stored point instead of the time grid");
+  cur->add_option("--column", curves_req.column, "what to resample")
+      ->check(CLI::IsMember({"loss", "learning_rate"}))->capture_default_str();
+
+  QueryFlags plot_flags;
+  std::string plot_dir;
+  int plot_bins = 100;
+  auto* pl = app.add_subcommand("plot", "PNG and SVG figures (gnuplot): loss curves, box plots, "
+                                        "PAL's effective learning rate");
+  add_query(pl, &plot_flags, false);
+  pl->add_option("--out", plot_dir, "folder for the figures (created)")->required();
+  pl->add_option("--bins", plot_bins, "time bins for the curves")
+      ->check(CLI::Range(2, 100000))->capture_default_str();
 
   // cancel
-  std::string cancel_coordinator = "127.0.0.1:50051";
+  ConnectionFlags cancel_conn;
   int64_t cancel_sweep = 0;
   auto* can = app.add_subcommand("cancel", "cancel a sweep's queued and running jobs");
   can->add_option("--sweep", cancel_sweep, "sweep id")->required();
-  can->add_option("--coordinator", cancel_coordinator, "coordinator address")->capture_default_str();
+  AddConnection(can, &cancel_conn);
+
+  // retry
+  ConnectionFlags retry_conn;
+  int64_t retry_sweep = 0;
+  auto* ret = app.add_subcommand("retry", "queue a sweep's failed jobs again");
+  ret->add_option("--sweep", retry_sweep, "sweep id")->required();
+  AddConnection(ret, &retry_conn);
 
   // run
   LocalRunFlags run;
@@ -107,6 +181,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   rn->add_option("--top", run.top, "rows of the final ranking (0: all)")->capture_default_str();
   rn->add_flag("--quiet", run.quiet, "no progress bar");
+  rn->add_flag("--no-plots", run.no_plots, "do not write the figures beside the database");
   AddFormat(rn, &run.format);
 
   // models
@@ -117,12 +192,50 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (*c) return RunCoordinatorCommand(coord);
-  if (*w) return RunWorkerCommand(work);
-  if (*sub) return RunSubmitCommand(submit_coordinator, spec_path);
+  if (*c) {
+    Status s = LoadServerSecurity(coord_token_file, tls_cert, tls_key, &coord);
+    if (!s.ok()) {
+      std::fprintf(stderr, "gridsearch: coordinator: %s\n", s.ToString().c_str());
+      return kExitBadInput;
+    }
+    return RunCoordinatorCommand(coord);
+  }
+  if (*w) {
+    work.coordinator = worker_conn.coordinator;
+    Status s = LoadClientSecurity(worker_conn, &work.security);
+    if (!s.ok()) {
+      std::fprintf(stderr, "gridsearch: worker: %s\n", s.ToString().c_str());
+      return kExitBadInput;
+    }
+    return RunWorkerCommand(work);
+  }
+  if (*sub) return RunSubmitCommand(submit_conn, spec_path);
   if (*st) return RunStatusCommand(status_flags);
-  if (*r) return RunResultsCommand(results_flags);
-  if (*can) return RunCancelCommand(cancel_coordinator, cancel_sweep);
+  if (*r) {
+    if (!best_per_optimizer) return RunResultsCommand(results_flags);
+    TableRequest req;
+    req.kind = "best";
+    req.metric = results_flags.metric;
+    req.format = results_flags.format;
+    req.split = split == "none" ? "" : split;
+    return RunTableCommand(results_flags, req);
+  }
+  if (*abl || *ep) {
+    QueryFlags& q = *abl ? ablation_flags : epochs_flags;
+    TableRequest req;
+    req.kind = *abl ? "ablation" : "epochs";
+    req.metric = q.metric;
+    req.format = q.format;
+    return RunTableCommand(q, req);
+  }
+  if (*cur) {
+    curves_req.metric = curves_flags.metric;
+    curves_req.format = curves_flags.format;
+    return RunTableCommand(curves_flags, curves_req);
+  }
+  if (*pl) return RunPlotCommand(plot_flags, plot_dir, plot_bins);
+  if (*can) return RunCancelCommand(cancel_conn, cancel_sweep);
+  if (*ret) return RunRetryCommand(retry_conn, retry_sweep);
   if (*rn) return RunLocalCommand(run, SelfExe(argv[0]));
   if (*m) return RunModelsCommand(models_format);
   return kExitError;

@@ -60,6 +60,26 @@ std::vector<OptimizerInfo> BuildOptimizers() {
                 Range("momentum", 0, 0, true, 1, true, "momentum factor"), Decay(), WeightDecay(),
                 Flag("centered", false, "centered RMSProp")},
                {}});
+  // Defaults (optimizers/pal.h): paper 000's best configurations (Table 3:
+  // mu 0.1, s_max 1, alpha 0.4) and its suggested lambda interval [0.4, 0.6]
+  // (paper 001: update step adaptation >= 1); no decay, as for the baselines.
+  v.push_back(
+      {"pal",
+       "PAL, parabolic approximation line search (papers 000 and 001); decays mu and s_max",
+       {Range("measuring_step", 0.1, 0, false, kInf, false,
+              "measuring step mu: distance of the second loss sample along the line"),
+        Range("max_step", 1, 0, false, kInf, false, "maximum step s_max"),
+        Range("momentum", 0.4, 0, true, 1, true,
+              "momentum alpha (paper 000) = direction adaptation beta (paper 001)"),
+        Range("loose_approximation", 0.6, 0, false, kInf, false,
+              "lambda, scales the curvature (paper 000); 1/update_step_adaptation (paper 001)"),
+        Decay(),
+        Flag("exact_directional_derivative", false,
+             "l'(0) = -(g . d)/|d| (paper 001) instead of -|d| (paper 000)"),
+        Range("epsilon", 1e-10, 0, true, kInf, false,
+              "search directions with |d| <= epsilon make no update")},
+       {{"direction_adaptation", "momentum", false},
+        {"update_step_adaptation", "loose_approximation", true}}});
   return v;
 }
 
@@ -110,6 +130,13 @@ const std::vector<ModelInfo>& Models() {
   static const std::vector<ModelInfo> kModels = {
       {"logreg", "multinomial logistic regression (one linear layer)"},
       {"mlp", "multilayer perceptron, two hidden ReLU layers of 256 and 128 units"},
+      {"cnn", "small convolutional network for CPU work"},
+      {"resnet32", "CIFAR ResNet-32, pre-activation (v2), 3 stages of 5 basic blocks, 16/32/64 filters"},
+      {"resnet34", "ResNet-34, pre-activation (v2), basic blocks [3,4,6,3], stem for 32x32 inputs"},
+      {"vgg16", "VGG-16 (variant D) with batch norm and a CIFAR head"},
+      {"densenet40", "DenseNet-40 (L=40, k=12), 3 dense blocks, no bottleneck or compression"},
+      {"mobilenetv2", "MobileNetV2 adapted to 32x32 inputs"},
+      {"efficientnet_b0", "EfficientNet-B0 adapted to 32x32 inputs"},
   };
   return kModels;
 }
@@ -117,11 +144,17 @@ const std::vector<ModelInfo>& Models() {
 const std::vector<DatasetInfo>& Datasets() {
   static const std::vector<DatasetInfo> kDatasets = {
       {"fashion-mnist", "Fashion-MNIST, 28x28 grey images, 10 classes, IDX files (gzip or raw)",
-       "/usr/share/datasets/fashion-mnist", true},
-      {"mnist", "MNIST digits, 28x28 grey images, 10 classes, IDX files (gzip or raw)", "", true},
+       "/usr/share/datasets/fashion-mnist", true, true},
+      {"mnist", "MNIST digits, 28x28 grey images, 10 classes, IDX files (gzip or raw)", "", true,
+       true},
+      {"cifar10",
+       "CIFAR-10, 32x32 colour images, 10 classes, binary files data_batch_1..5.bin, test_batch.bin",
+       "", true, true},
+      {"cifar100", "CIFAR-100, 32x32 colour images, 100 classes, binary files train.bin, test.bin",
+       "", true, true},
       {"synthetic",
        "seeded Gaussian clusters, 1x28x28 inputs, 10 classes; needs no files (for tests)", "",
-       true},
+       false, true},
   };
   return kDatasets;
 }

@@ -48,7 +48,8 @@ struct ModelInfo {
 struct DatasetInfo {
   std::string name;
   std::string help;
-  std::string default_path;  // empty: the data set needs no files
+  std::string default_path;  // where its files usually are; empty: none
+  bool needs_files = true;   // false: generated (synthetic)
   bool has_test_split = true;
 };
 

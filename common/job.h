@@ -15,6 +15,7 @@ struct DatasetSpec {
   std::string name;          // a name from the catalog: fashion-mnist, mnist, synthetic
   std::string path;          // folder of the files; empty: the catalog's default
   int64_t train_size = 0;    // first N training examples; 0: all of them
+  bool augment = false;      // random crop (4-pixel padding) + horizontal flip per batch
 };
 
 struct JobSpec {
@@ -29,6 +30,7 @@ struct JobSpec {
   int64_t batch_size = 0;
   double budget_seconds = 0;              // wall-clock training time
   int64_t decay_steps = 0;                // 0: one epoch (train_size / batch_size steps)
+  double dropout = 0;                     // drop probability of the layers that take it
 };
 
 // One point of a loss curve: the loss of one training batch.

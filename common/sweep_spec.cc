@@ -110,21 +110,29 @@ Status ParseDataset(const json& j, SweepSpec* spec) {
   if (j.is_string()) {
     spec->dataset.name = j.get<std::string>();
   } else if (j.is_object()) {
-    GS_RETURN_IF_ERROR(CheckKeys(j, "dataset", {"name", "path", "train_size"}));
+    GS_RETURN_IF_ERROR(CheckKeys(j, "dataset", {"name", "path", "train_size", "augment"}));
     GS_RETURN_IF_ERROR(GetString(j, "name", "dataset.name", true, &spec->dataset.name));
     GS_RETURN_IF_ERROR(GetString(j, "path", "dataset.path", false, &spec->dataset.path));
     if (j.contains("train_size")) {
       GS_RETURN_IF_ERROR(GetPositiveInt(j["train_size"], "dataset.train_size", 1LL << 40,
                                         &spec->dataset.train_size));
     }
+    if (j.contains("augment")) {
+      if (!j["augment"].is_boolean()) return WrongType("dataset.augment", "true or false", j["augment"]);
+      spec->dataset.augment = j["augment"].get<bool>();
+    }
   } else {
     return WrongType("dataset", "an object or a data set name", j);
   }
-  if (FindDataset(spec->dataset.name) == nullptr) {
+  const DatasetInfo* info = FindDataset(spec->dataset.name);
+  if (info == nullptr) {
     std::vector<std::string> known;
     for (const auto& d : Datasets()) known.push_back(d.name);
     return Invalid("dataset.name", UnknownName("data set", spec->dataset.name, known));
   }
+  if (info->needs_files && info->default_path.empty() && spec->dataset.path.empty())
+    return Invalid("dataset.path", "required for " + spec->dataset.name +
+                                       " (the folder that holds its files)");
   return Status::OK();
 }
 
@@ -154,7 +162,9 @@ Status ParseValue(const OptimizerInfo& opt, const ParamInfo& p, const ParamAlias
   } else if (v.is_number()) {
     *out = v.get<double>();
     if (alias != nullptr && alias->reciprocal) {
-      if (*out == 0) return Invalid(field, "must not be 0 (its reciprocal is " + p.name + ")");
+      // Judge the value as written, not its reciprocal.
+      if (!(*out > 0) || !std::isfinite(*out))
+        return Invalid(field, "must be a positive number (it sets " + p.name + " = 1/value)");
       *out = 1.0 / *out;
     }
   } else {
@@ -286,12 +296,14 @@ Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for numbers beyond double (1e999).
     return Status::InvalidArgument(std::string("spec is not valid JSON: ") + e.what());
   }
   if (!j.is_object()) return Status::InvalidArgument(std::string("spec: expected a JSON object, got ") + TypeName(j));
   GS_RETURN_IF_ERROR(CheckKeys(j, "", {"name", "model", "dataset", "batch_size", "budget_seconds",
-                                       "seeds", "decay_steps", "optimizers", "ablation"}));
+                                       "seeds", "decay_steps", "dropout", "optimizers",
+                                       "ablation"}));
   GS_RETURN_IF_ERROR(GetString(j, "name", "name", true, &spec->name));
   GS_RETURN_IF_ERROR(GetString(j, "model", "model", true, &spec->model));
   if (FindModel(spec->model) == nullptr) {
@@ -326,6 +338,14 @@ Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
     } else {
       GS_RETURN_IF_ERROR(GetPositiveInt(d, "decay_steps", INT64_MAX, &spec->decay_steps));
     }
+  }
+
+  if (j.contains("dropout")) {
+    const json& d = j["dropout"];
+    if (!d.is_number()) return WrongType("dropout", "a number", d);
+    spec->dropout = d.get<double>();
+    if (!(spec->dropout >= 0 && spec->dropout < 1))
+      return Invalid("dropout", "must be in [0, 1)");
   }
 
   if (!j.contains("optimizers")) return Invalid("optimizers", "missing (required)");
@@ -368,6 +388,7 @@ Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
   canonical["dataset"] = {{"name", spec->dataset.name}};
   if (!spec->dataset.path.empty()) canonical["dataset"]["path"] = spec->dataset.path;
   if (spec->dataset.train_size > 0) canonical["dataset"]["train_size"] = spec->dataset.train_size;
+  if (spec->dataset.augment) canonical["dataset"]["augment"] = true;
   if (spec->decay_steps == 0)
     canonical["decay_steps"] = "epoch";
   else

@@ -39,6 +39,7 @@ struct SweepSpec {
   double budget_seconds = 0;
   std::vector<int64_t> seeds;
   int64_t decay_steps = 0;             // 0: one epoch
+  double dropout = 0;                  // for the models' dropout layers
   std::vector<OptimizerGrid> grids;    // sorted by optimizer name
   std::string ablation_json;           // the "ablation" block, or "" when absent
   std::string canonical_json;          // the validated spec, aliases resolved

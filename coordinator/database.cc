@@ -144,6 +144,11 @@ Status Database::Open(const std::string& path, bool read_only, std::unique_ptr<D
       return Status::FailedPrecondition(
           "'" + path + "' has schema version " + std::to_string(version) +
           ", newer than this gridsearch knows (" + std::to_string(LatestSchemaVersion()) + ")");
+    if (version < LatestSchemaVersion())
+      return Status::FailedPrecondition(
+          "'" + path + "' has schema version " + std::to_string(version) +
+          "; reading needs version " + std::to_string(LatestSchemaVersion()) +
+          ": upgrade the file by starting `gridsearch coordinator --db " + path + "` once");
   } else {
     GS_RETURN_IF_ERROR(db->Migrate().WithContext(path));
   }

@@ -81,6 +81,11 @@ Status CheckLease(Database* db, int64_t job_id, const std::string& lease_id, dou
         "UPDATE jobs SET state = 'leased', lease_deadline = ?2 WHERE id = ?1", &st));
     st->Bind(1, job_id).Bind(2, now + lease_timeout);
     GS_RETURN_IF_ERROR(st->Run());
+    Statement* reopen = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "UPDATE leases SET outcome = NULL, ended_at = NULL WHERE lease_id = ?1", &reopen));
+    reopen->Bind(1, lease_id);
+    GS_RETURN_IF_ERROR(reopen->Run());
     row->state = "leased";
     return Status::OK();
   }
@@ -88,6 +93,16 @@ Status CheckLease(Database* db, int64_t job_id, const std::string& lease_id, dou
     return Status::FailedPrecondition("job " + std::to_string(job_id) +
                                       " was cancelled (its sweep was cancelled)");
   return Status::FailedPrecondition("job " + std::to_string(job_id) + " is already " + row->state);
+}
+
+// Closes a lease in the history with its outcome.
+Status EndLease(Database* db, const std::string& lease_id, const char* outcome, double now) {
+  if (lease_id.empty()) return Status::OK();
+  Statement* st = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "UPDATE leases SET outcome = ?2, ended_at = ?3 WHERE lease_id = ?1", &st));
+  st->Bind(1, lease_id).Bind(2, std::string(outcome)).Bind(3, now);
+  return st->Run();
 }
 
 std::map<std::string, double> ParseParams(const std::string& text) {
@@ -103,7 +118,50 @@ std::map<std::string, double> ParseParams(const std::string& text) {
   return out;
 }
 
+// Refuses points that could not come from a real training loop.
+Status CheckPoints(const std::vector<CurvePoint>& points, int max_points) {
+  if (static_cast<int>(points.size()) > max_points)
+    return Status::ResourceExhausted("report carries " + std::to_string(points.size()) +
+                                     " points, more than the limit of " +
+                                     std::to_string(max_points));
+  for (size_t i = 0; i < points.size(); ++i) {
+    const CurvePoint& p = points[i];
+    if (p.step < 1)
+      return Status::InvalidArgument("points[" + std::to_string(i) + "].step must be at least 1");
+    if (!std::isfinite(p.elapsed_seconds) || p.elapsed_seconds < 0)
+      return Status::InvalidArgument("points[" + std::to_string(i) +
+                                     "].elapsed_seconds must be finite and non-negative");
+    if (!std::isfinite(p.epoch) || p.epoch < 0)
+      return Status::InvalidArgument("points[" + std::to_string(i) +
+                                     "].epoch must be finite and non-negative");
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+// Borrows an idle reader connection for the life of the object.
+class JobStore::ReaderLease {
+ public:
+  explicit ReaderLease(JobStore* store) : store_(store) {
+    std::unique_lock<std::mutex> lock(store_->read_mu_);
+    store_->read_cv_.wait(lock, [&] { return !store_->idle_readers_.empty(); });
+    db_ = store_->idle_readers_.back();
+    store_->idle_readers_.pop_back();
+  }
+  ~ReaderLease() {
+    {
+      std::lock_guard<std::mutex> lock(store_->read_mu_);
+      store_->idle_readers_.push_back(db_);
+    }
+    store_->read_cv_.notify_one();
+  }
+  Database* db() { return db_; }
+
+ private:
+  JobStore* store_;
+  Database* db_;
+};
 
 struct JobStore::WriteOp {
   std::function<Status(Database*)> fn;
@@ -122,7 +180,12 @@ Status JobStore::Open(const CoordinatorOptions& options, Clock* clock,
   if (options.max_attempts < 1) return Status::InvalidArgument("max attempts must be at least 1");
   std::unique_ptr<JobStore> store(new JobStore(options, clock ? clock : SystemClock::Get()));
   GS_RETURN_IF_ERROR(Database::Open(options.db_path, false, &store->writer_db_));
-  GS_RETURN_IF_ERROR(Database::Open(options.db_path, true, &store->reader_db_));
+  for (int i = 0; i < std::max(1, options.reader_connections); ++i) {
+    std::unique_ptr<Database> reader;
+    GS_RETURN_IF_ERROR(Database::Open(options.db_path, true, &reader));
+    store->idle_readers_.push_back(reader.get());
+    store->readers_.push_back(std::move(reader));
+  }
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   *out = std::move(store);
   return Status::OK();
@@ -288,11 +351,7 @@ Status JobStore::SubmitSweep(const std::string& spec_json, int64_t* sweep_id, in
     std::lock_guard<std::mutex> lock(spec_mu_);
     specs_[id] = spec;
   }
-  {
-    std::lock_guard<std::mutex> lock(lease_mu_);
-    ++work_generation_;
-  }
-  lease_cv_.notify_all();
+  WakeLeaseWaiters();
   *sweep_id = id;
   *total_jobs = CountJobs(*spec);
   *configurations = static_cast<int64_t>(grid.size());
@@ -328,6 +387,7 @@ Status JobStore::TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* le
     job.batch_size = spec->batch_size;
     job.budget_seconds = spec->budget_seconds;
     job.decay_steps = spec->decay_steps;
+    job.dropout = spec->dropout;
     leased->lease_id = NewLeaseId();
     leased->lease_timeout_seconds = options_.lease_timeout_seconds;
 
@@ -339,6 +399,14 @@ Status JobStore::TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* le
     up->Bind(1, job.job_id).Bind(2, leased->lease_id);
     up->Bind(3, now + options_.lease_timeout_seconds).Bind(4, worker.id).Bind(5, now);
     GS_RETURN_IF_ERROR(up->Run());
+    Statement* hist = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "INSERT INTO leases (lease_id, job_id, attempt, worker_id, leased_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+        &hist));
+    hist->Bind(1, leased->lease_id).Bind(2, job.job_id).Bind(3, static_cast<int64_t>(job.attempt));
+    hist->Bind(4, worker.id).Bind(5, now);
+    GS_RETURN_IF_ERROR(hist->Run());
     Statement* w = nullptr;
     GS_RETURN_IF_ERROR(db->Cached(
         "INSERT INTO workers (id, hostname, device, software, first_seen, last_seen) "
@@ -356,9 +424,15 @@ Status JobStore::TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* le
 Status JobStore::LeaseJob(const WorkerInfo& worker, double wait_seconds, bool* has_job,
                           LeasedJob* leased) {
   if (worker.id.empty()) return Status::InvalidArgument("worker_id is empty");
+  if (worker.id.size() > 256 || worker.hostname.size() > 256 || worker.device.size() > 256 ||
+      worker.software.size() > 256)
+    return Status::InvalidArgument("worker_id, hostname, device and software are limited to 256 "
+                                   "characters");
   wait_seconds = std::max(0.0, std::min(wait_seconds, options_.max_lease_wait_seconds));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds);
   while (true) {
+    *has_job = false;
+    if (leasing_stopped_.load()) return Status::OK();  // draining for shutdown
     uint64_t generation;
     {
       std::lock_guard<std::mutex> lock(lease_mu_);
@@ -378,10 +452,7 @@ Status JobStore::LeaseJob(const WorkerInfo& worker, double wait_seconds, bool* h
 
 Status JobStore::ReportProgress(int64_t job_id, const std::string& lease_id,
                                 const std::vector<CurvePoint>& points) {
-  if (static_cast<int>(points.size()) > options_.max_points_per_report)
-    return Status::ResourceExhausted("report carries " + std::to_string(points.size()) +
-                                     " points, more than the limit of " +
-                                     std::to_string(options_.max_points_per_report));
+  GS_RETURN_IF_ERROR(CheckPoints(points, options_.max_points_per_report));
   const double now = clock_->Now();
   return Write([&](Database* db) -> Status {
     JobRow row;
@@ -396,40 +467,130 @@ Status JobStore::ReportProgress(int64_t job_id, const std::string& lease_id,
 
 Status JobStore::CompleteJob(int64_t job_id, const std::string& lease_id, const JobResult& r,
                              const std::vector<CurvePoint>& points) {
-  if (static_cast<int>(points.size()) > options_.max_points_per_report)
-    return Status::ResourceExhausted("completion carries " + std::to_string(points.size()) +
-                                     " points, more than the limit of " +
-                                     std::to_string(options_.max_points_per_report));
+  GS_RETURN_IF_ERROR(CheckPoints(points, options_.max_points_per_report));
+  if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
   const double now = clock_->Now();
   return Write([&](Database* db) -> Status {
     JobRow row;
-    Status lease = CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row);
-    if (!lease.ok()) {
+    GS_RETURN_IF_ERROR(LoadJob(db, job_id, &row));
+    // Which attempt this lease was, from the lease history.
+    Statement* find = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "SELECT attempt, worker_id FROM leases WHERE lease_id = ?1 AND job_id = ?2", &find));
+    find->Bind(1, lease_id).Bind(2, job_id);
+    bool known = false;
+    GS_RETURN_IF_ERROR(find->Step(&known));
+    if (!known)
+      return Status::FailedPrecondition("lease " + lease_id + " was never given for job " +
+                                        std::to_string(job_id));
+    int64_t attempt = find->Int(0);
+    std::string worker = find->Text(1);
+    find->Reset();
+
+    if (row.state == "done" || row.state == "diverged") {
+      Statement* fin = nullptr;
+      GS_RETURN_IF_ERROR(db->Cached("SELECT finished_attempt FROM jobs WHERE id = ?1", &fin));
+      fin->Bind(1, job_id);
+      bool has = false;
+      GS_RETURN_IF_ERROR(fin->Step(&has));
+      int64_t finished = has ? fin->Int(0) : -1;
+      fin->Reset();
       // The same completion delivered twice (a retry after a lost reply).
-      if (row.found && row.lease_id == lease_id && (row.state == "done" || row.state == "diverged"))
-        return Status::OK();
-      return lease;
+      if (finished == attempt) return Status::OK();
+      return Status::FailedPrecondition("job " + std::to_string(job_id) +
+                                        " was already completed by attempt " +
+                                        std::to_string(finished));
     }
-    GS_RETURN_IF_ERROR(InsertPoints(db, job_id, row.attempts, points));
+    if (row.state != "queued" && row.state != "leased")
+      return Status::FailedPrecondition("job " + std::to_string(job_id) + " is " + row.state);
+    // Accepted: by the current lease, or late (its lease expired) while no
+    // other attempt has completed the job. A later attempt still running is
+    // told at its next report.
+    if (row.lease_id != lease_id && !row.lease_id.empty())
+      GS_RETURN_IF_ERROR(EndLease(db, row.lease_id, "superseded", now));
+    GS_RETURN_IF_ERROR(EndLease(db, lease_id, "completed", now));
+    GS_RETURN_IF_ERROR(InsertPoints(db, job_id, attempt, points));
     Statement* st = nullptr;
     GS_RETURN_IF_ERROR(db->Cached(
         "UPDATE jobs SET state = ?2, lease_deadline = NULL, finished_at = ?3, "
         "setup_seconds = ?4, train_seconds = ?5, eval_seconds = ?6, steps = ?7, epochs = ?8, "
         "final_train_loss = ?9, log_loss_integral = ?10, test_loss = ?11, test_accuracy = ?12, "
-        "device = ?13, software = ?14 WHERE id = ?1",
+        "device = ?13, software = ?14, finished_attempt = ?15, worker_id = ?16 WHERE id = ?1",
         &st));
     st->Bind(1, job_id).Bind(2, std::string(r.diverged ? "diverged" : "done")).Bind(3, now);
     st->Bind(4, r.setup_seconds).Bind(5, r.train_seconds).Bind(6, r.eval_seconds);
     st->Bind(7, r.steps).Bind(8, r.epochs).Bind(9, r.final_train_loss);
     st->Bind(10, r.log_loss_integral).Bind(11, r.test_loss).Bind(12, r.test_accuracy);
-    st->Bind(13, r.device).Bind(14, r.software);
+    st->Bind(13, r.device).Bind(14, r.software).Bind(15, attempt).Bind(16, worker);
     GS_RETURN_IF_ERROR(st->Run());
     Statement* w = nullptr;
     GS_RETURN_IF_ERROR(db->Cached(
         "UPDATE workers SET jobs_done = jobs_done + 1, last_seen = ?2 WHERE id = ?1", &w));
-    w->Bind(1, row.worker_id).Bind(2, now);
+    w->Bind(1, worker).Bind(2, now);
     return w->Run();
   });
+}
+
+Status JobStore::ReleaseJob(int64_t job_id, const std::string& lease_id) {
+  const double now = clock_->Now();
+  Status s = Write([&](Database* db) -> Status {
+    JobRow row;
+    GS_RETURN_IF_ERROR(CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row));
+    // The attempt is given back, not spent; its partial curve goes too.
+    Statement* pts = nullptr;
+    GS_RETURN_IF_ERROR(
+        db->Cached("DELETE FROM curve_points WHERE job_id = ?1 AND attempt = ?2", &pts));
+    pts->Bind(1, job_id).Bind(2, row.attempts);
+    GS_RETURN_IF_ERROR(pts->Run());
+    GS_RETURN_IF_ERROR(EndLease(db, lease_id, "released", now));
+    Statement* st = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(
+        "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_id = NULL, "
+        "lease_deadline = NULL WHERE id = ?1",
+        &st));
+    st->Bind(1, job_id);
+    return st->Run();
+  });
+  if (s.ok()) WakeLeaseWaiters();
+  return s;
+}
+
+Status JobStore::RetrySweep(int64_t sweep_id, int64_t* requeued) {
+  Status s = Write([&](Database* db) -> Status {
+    Statement st;
+    GS_RETURN_IF_ERROR(db->Prepare("SELECT cancelled FROM sweeps WHERE id = ?1", &st));
+    st.Bind(1, sweep_id);
+    bool row = false;
+    GS_RETURN_IF_ERROR(st.Step(&row));
+    if (!row) return Status::NotFound("no sweep with id " + std::to_string(sweep_id));
+    if (st.Int(0) != 0)
+      return Status::FailedPrecondition("sweep " + std::to_string(sweep_id) +
+                                        " was cancelled; submit it again instead");
+    Statement up;
+    GS_RETURN_IF_ERROR(db->Prepare(
+        "UPDATE jobs SET state = 'queued', attempts = 0, lease_id = NULL, lease_deadline = NULL, "
+        "finished_at = NULL WHERE sweep_id = ?1 AND state = 'failed'",
+        &up));
+    up.Bind(1, sweep_id);
+    GS_RETURN_IF_ERROR(up.Run());
+    *requeued = db->Changes();
+    return Status::OK();
+  });
+  if (s.ok() && *requeued > 0) WakeLeaseWaiters();
+  return s;
+}
+
+void JobStore::WakeLeaseWaiters() {
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    ++work_generation_;
+  }
+  lease_cv_.notify_all();
+}
+
+void JobStore::StopLeasing() {
+  leasing_stopped_.store(true);
+  WakeLeaseWaiters();
 }
 
 Status JobStore::FailJob(int64_t job_id, const std::string& lease_id, const std::string& error,
@@ -442,6 +603,7 @@ Status JobStore::FailJob(int64_t job_id, const std::string& lease_id, const std:
     JobRow row;
     GS_RETURN_IF_ERROR(CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row));
     *will_retry = row.attempts < options_.max_attempts;
+    GS_RETURN_IF_ERROR(EndLease(db, lease_id, "failed", now));
     Statement* st = nullptr;
     GS_RETURN_IF_ERROR(db->Cached(
         "UPDATE jobs SET state = ?2, error = ?3, lease_deadline = NULL, "
@@ -452,13 +614,7 @@ Status JobStore::FailJob(int64_t job_id, const std::string& lease_id, const std:
     st->Bind(4, now);
     return st->Run();
   });
-  if (s.ok() && *will_retry) {
-    {
-      std::lock_guard<std::mutex> lock(lease_mu_);
-      ++work_generation_;
-    }
-    lease_cv_.notify_all();
-  }
+  if (s.ok() && *will_retry) WakeLeaseWaiters();
   return s;
 }
 
@@ -475,6 +631,13 @@ Status JobStore::CancelSweep(int64_t sweep_id, int64_t* cancelled_jobs) {
         "UPDATE jobs SET state = 'cancelled', finished_at = ?2, lease_deadline = NULL "
         "WHERE sweep_id = ?1 AND state IN ('queued', 'leased')",
         &jobs));
+    Statement leases;
+    GS_RETURN_IF_ERROR(db->Prepare(
+        "UPDATE leases SET outcome = 'cancelled', ended_at = ?2 WHERE outcome IS NULL AND "
+        "job_id IN (SELECT id FROM jobs WHERE sweep_id = ?1 AND state = 'leased')",
+        &leases));
+    leases.Bind(1, sweep_id).Bind(2, now);
+    GS_RETURN_IF_ERROR(leases.Run());
     jobs.Bind(1, sweep_id).Bind(2, now);
     GS_RETURN_IF_ERROR(jobs.Run());
     *cancelled_jobs = db->Changes();
@@ -489,20 +652,20 @@ Status JobStore::ExpireLeases(int* expired) {
   GS_RETURN_IF_ERROR(Write([&](Database* db) -> Status {
     Statement* sel = nullptr;
     GS_RETURN_IF_ERROR(db->Cached(
-        "SELECT id, attempts, COALESCE(worker_id, '') FROM jobs "
+        "SELECT id, attempts, COALESCE(worker_id, ''), COALESCE(lease_id, '') FROM jobs "
         "WHERE state = 'leased' AND lease_deadline < ?1",
         &sel));
     sel->Bind(1, now);
     struct Expired {
       int64_t id, attempts;
-      std::string worker;
+      std::string worker, lease;
     };
     std::vector<Expired> list;
     bool row = false;
     while (true) {
       GS_RETURN_IF_ERROR(sel->Step(&row));
       if (!row) break;
-      list.push_back({sel->Int(0), sel->Int(1), sel->Text(2)});
+      list.push_back({sel->Int(0), sel->Int(1), sel->Text(2), sel->Text(3)});
     }
     sel->Reset();
     Statement* up = nullptr;
@@ -519,18 +682,13 @@ Status JobStore::ExpireLeases(int* expired) {
                       std::to_string(static_cast<int>(options_.lease_timeout_seconds)) + " s)");
       up->Bind(4, now);
       GS_RETURN_IF_ERROR(up->Run());
+      GS_RETURN_IF_ERROR(EndLease(db, e.lease, "expired", now));
       if (retry) ++requeued;
     }
     *expired = static_cast<int>(list.size());
     return Status::OK();
   }));
-  if (requeued > 0) {
-    {
-      std::lock_guard<std::mutex> lock(lease_mu_);
-      ++work_generation_;
-    }
-    lease_cv_.notify_all();
-  }
+  if (requeued > 0) WakeLeaseWaiters();
   return Status::OK();
 }
 
@@ -598,13 +756,13 @@ Status LoadSweepSummary(Database* db, int64_t sweep_id, double now, SweepSummary
 }
 
 Status JobStore::GetSweep(int64_t sweep_id, SweepSummary* summary) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  return LoadSweepSummary(reader_db_.get(), sweep_id, clock_->Now(), summary);
+  ReaderLease reader(this);
+  return LoadSweepSummary(reader.db(), sweep_id, clock_->Now(), summary);
 }
 
 Status JobStore::ListSweeps(std::vector<SweepSummary>* sweeps) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  return LoadSweepSummaries(reader_db_.get(), clock_->Now(), sweeps);
+  ReaderLease reader(this);
+  return LoadSweepSummaries(reader.db(), clock_->Now(), sweeps);
 }
 
 Status LoadSweepSummaries(Database* db, double now, std::vector<SweepSummary>* sweeps) {
@@ -628,8 +786,13 @@ Status LoadSweepSummaries(Database* db, double now, std::vector<SweepSummary>* s
 
 Status JobStore::QueryRanking(int64_t sweep_id, const std::string& metric,
                               std::vector<RankedConfigRow>* rows) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  return gridsearch::QueryRanking(reader_db_.get(), sweep_id, metric, rows);
+  ReaderLease reader(this);
+  return gridsearch::QueryRanking(reader.db(), sweep_id, metric, rows);
+}
+
+Status JobStore::RenderTable(const TableRequest& request, std::string* out) {
+  ReaderLease reader(this);
+  return gridsearch::RenderTable(reader.db(), request, out);
 }
 
 }  // namespace gridsearch

@@ -9,6 +9,7 @@
 #ifndef GRIDSEARCH_COORDINATOR_JOB_STORE_H_
 #define GRIDSEARCH_COORDINATOR_JOB_STORE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -27,6 +28,7 @@
 #include "coordinator/clock.h"
 #include "coordinator/options.h"
 #include "coordinator/ranking.h"
+#include "coordinator/tables.h"
 
 namespace gridsearch {
 
@@ -86,8 +88,10 @@ class JobStore {
   Status ReportProgress(int64_t job_id, const std::string& lease_id,
                         const std::vector<CurvePoint>& points);
 
-  // Records the job's result exactly once. Repeating an acknowledged
-  // completion with the same lease is harmless (OK, nothing changes).
+  // Records the job's result exactly once. Accepted from the current lease,
+  // and from an earlier lease of the job (a result that arrives after its
+  // lease expired) as long as no other attempt has completed the job.
+  // Repeating an acknowledged completion is harmless (OK, nothing changes).
   Status CompleteJob(int64_t job_id, const std::string& lease_id, const JobResult& result,
                      const std::vector<CurvePoint>& points);
 
@@ -95,8 +99,19 @@ class JobStore {
   Status FailJob(int64_t job_id, const std::string& lease_id, const std::string& error,
                  bool* will_retry);
 
+  // The worker gives the job back unfinished (it is shutting down): the job
+  // is queued again and the attempt is not counted.
+  Status ReleaseJob(int64_t job_id, const std::string& lease_id);
+
   // Queued and leased jobs of the sweep become cancelled.
   Status CancelSweep(int64_t sweep_id, int64_t* cancelled_jobs);
+
+  // Failed jobs of the sweep are queued again with a fresh attempt count.
+  Status RetrySweep(int64_t sweep_id, int64_t* requeued);
+
+  // Long-polls return at once with no job, and no new job is leased; other
+  // calls still work. For a graceful shutdown.
+  void StopLeasing();
 
   // Leases past their deadline return their jobs to the queue, or fail them
   // after max_attempts. Called periodically by the server; tests call it
@@ -107,6 +122,8 @@ class JobStore {
   Status ListSweeps(std::vector<SweepSummary>* sweeps);
   Status QueryRanking(int64_t sweep_id, const std::string& metric,
                       std::vector<RankedConfigRow>* rows);
+  // coordinator/tables.h's RenderTable on a reader connection.
+  Status RenderTable(const TableRequest& request, std::string* out);
 
   // Wakes every long-poll and stops the writer; later calls fail Unavailable.
   void Shutdown();
@@ -123,6 +140,7 @@ class JobStore {
   Status SpecFor(Database* db, int64_t sweep_id, std::shared_ptr<const SweepSpec>* spec);
   Status TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* leased);
   std::string NewLeaseId();
+  void WakeLeaseWaiters();
 
   const CoordinatorOptions options_;
   Clock* const clock_;
@@ -135,12 +153,17 @@ class JobStore {
   std::deque<WriteOp*> pending_;
   bool stopping_ = false;
 
+  // Read-only connections; WAL lets them read beside the writer and each other.
+  class ReaderLease;
   std::mutex read_mu_;
-  std::unique_ptr<Database> reader_db_;
+  std::condition_variable read_cv_;
+  std::vector<std::unique_ptr<Database>> readers_;   // all of them
+  std::vector<Database*> idle_readers_;              // guarded by read_mu_
 
   std::mutex lease_mu_;
   std::condition_variable lease_cv_;      // a job may be available
   uint64_t work_generation_ = 0;
+  std::atomic<bool> leasing_stopped_{false};
 
   std::mutex spec_mu_;
   std::map<int64_t, std::shared_ptr<const SweepSpec>> specs_;

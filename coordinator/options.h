@@ -22,6 +22,17 @@ struct CoordinatorOptions {
   // Largest request accepted, in bytes.
   int max_message_bytes = 16 << 20;
 
+  // --- Security ---
+  // When non-empty, every RPC but the health service needs the metadata
+  // "authorization: Bearer <token>". Read from a file or the environment,
+  // never from the command line.
+  std::string token;
+  // PEM contents (not paths); both set: serve TLS.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  // Allows listening beyond loopback without a token.
+  bool insecure = false;
+
   // --- Leases (failure detection) ---
   // A lease expires when its worker has not reported for this long.
   double lease_timeout_seconds = 60;
@@ -31,6 +42,10 @@ struct CoordinatorOptions {
   int max_attempts = 3;
   // Upper bound on a LeaseJob long-poll.
   double max_lease_wait_seconds = 30;
+
+  // --- Reads ---
+  // Read-only SQLite connections serving status and ranking queries at once.
+  int reader_connections = 4;
 
   // --- Limits ---
   SpecLimits spec_limits;

@@ -51,15 +51,24 @@ void AssignRanks(const std::vector<double>& scores, std::vector<RankedConfigRow>
 }  // namespace
 
 bool IsRankingMetric(const std::string& metric) {
-  return metric == "final_train_loss" || metric == "log_loss_integral";
+  return metric == "final_train_loss" || metric == "log_loss_integral" ||
+         metric == "test_accuracy";
+}
+
+const char* RankingMetricList() { return "final_train_loss, log_loss_integral, test_accuracy"; }
+
+double MetricValue(const RankedConfigRow& row, const std::string& metric) {
+  if (metric == "log_loss_integral") return row.mean_log_loss_integral;
+  if (metric == "test_accuracy") return row.mean_test_accuracy;
+  return row.mean_final_train_loss;
 }
 
 Status QueryRanking(Database* db, int64_t sweep_id, const std::string& metric,
-                    std::vector<RankedConfigRow>* rows) {
+                    std::vector<RankedConfigRow>* rows, const std::string& optimizer) {
   rows->clear();
   if (!IsRankingMetric(metric))
-    return Status::InvalidArgument("unknown metric '" + metric +
-                                   "' (known: final_train_loss, log_loss_integral)");
+    return Status::InvalidArgument("unknown metric '" + metric + "' (known: " +
+                                   RankingMetricList() + ")");
   Statement exists;
   GS_RETURN_IF_ERROR(db->Prepare("SELECT 1 FROM sweeps WHERE id = ?1", &exists));
   exists.Bind(1, sweep_id);
@@ -72,11 +81,15 @@ Status QueryRanking(Database* db, int64_t sweep_id, const std::string& metric,
   std::string query = text;
   // The metric comes from the fixed list above, never from raw user text.
   ReplaceAll(&query, "{metric}", metric);
-  ReplaceAll(&query, "{order}", "ASC");
+  ReplaceAll(&query, "{order}", metric == "test_accuracy" ? "DESC" : "ASC");
   Statement st;
   std::vector<double> scores;
   GS_RETURN_IF_ERROR(db->Prepare(query, &st));
   st.Bind(1, sweep_id);
+  if (optimizer.empty())
+    st.BindNull(2);
+  else
+    st.Bind(2, optimizer);
   while (true) {
     GS_RETURN_IF_ERROR(st.Step(&row));
     if (!row) break;

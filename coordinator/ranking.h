@@ -30,13 +30,19 @@ struct RankedConfigRow {
   bool incomplete = false;     // some seed is neither done nor diverged
 };
 
-// Metrics a ranking may use.
+// Metrics a ranking may use: final_train_loss and log_loss_integral (lower
+// is better), test_accuracy (higher is better).
 bool IsRankingMetric(const std::string& metric);
+const char* RankingMetricList();
 
-// Best first. `metric` is final_train_loss or log_loss_integral (lower is
-// better). NotFound when the sweep does not exist.
+// The mean of `metric` in `row`.
+double MetricValue(const RankedConfigRow& row, const std::string& metric);
+
+// Best first. `optimizer`, when not empty, keeps only that optimizer's
+// configurations (ranks then run among them). NotFound when the sweep does
+// not exist.
 Status QueryRanking(Database* db, int64_t sweep_id, const std::string& metric,
-                    std::vector<RankedConfigRow>* rows);
+                    std::vector<RankedConfigRow>* rows, const std::string& optimizer = "");
 
 }  // namespace gridsearch
 

@@ -14,6 +14,8 @@ packages=(
   zlib1g-dev
   dataset-fashion-mnist
   gnuplot-nox
+  clang libclang-rt-14-dev   # the spec fuzzer (libFuzzer)
+  openssl                    # TLS certificates in the security tests
 )
 
 missing=()

@@ -15,9 +15,11 @@ void ToProto(const JobSpec& in, v1::Job* out) {
   out->mutable_dataset()->set_name(in.dataset.name);
   out->mutable_dataset()->set_path(in.dataset.path);
   out->mutable_dataset()->set_train_size(in.dataset.train_size);
+  out->mutable_dataset()->set_augment(in.dataset.augment);
   out->set_batch_size(in.batch_size);
   out->set_budget_seconds(in.budget_seconds);
   out->set_decay_steps(in.decay_steps);
+  out->set_dropout(in.dropout);
 }
 
 JobSpec FromProto(const v1::Job& in) {
@@ -32,9 +34,11 @@ JobSpec FromProto(const v1::Job& in) {
   out.dataset.name = in.dataset().name();
   out.dataset.path = in.dataset().path();
   out.dataset.train_size = in.dataset().train_size();
+  out.dataset.augment = in.dataset().augment();
   out.batch_size = in.batch_size();
   out.budget_seconds = in.budget_seconds();
   out.decay_steps = in.decay_steps();
+  out.dropout = in.dropout();
   return out;
 }
 

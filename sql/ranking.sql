@@ -1,6 +1,6 @@
 -- Configurations of one sweep ranked by the mean over their seeds of a metric.
--- ?1 sweep id; ?2 metric column name chosen by the caller from a fixed list
--- (substituted as text for {metric}).
+-- ?1 sweep id; ?2 optimizer to keep (NULL: all). {metric} is a column name and
+-- {order} ASC or DESC, substituted by the caller from a fixed list.
 -- Rows come best first: configurations without a diverged seed by score,
 -- then those with one, then those with no finished seed. The caller assigns
 -- ranks along this order (ties, equal up to rounding, share a rank).
@@ -17,7 +17,7 @@ WITH per_config AS (
          AVG(CASE WHEN j.state = 'done' THEN j.test_accuracy END) AS mean_test_accuracy,
          AVG(CASE WHEN j.state IN ('done', 'diverged') THEN j.epochs END) AS mean_epochs
   FROM configs c JOIN jobs j ON j.config_id = c.id
-  WHERE c.sweep_id = ?1
+  WHERE c.sweep_id = ?1 AND (?2 IS NULL OR c.optimizer = ?2)
   GROUP BY c.id
 ),
 scored AS (

@@ -59,16 +59,7 @@ class EndToEndTest : public ::testing::Test {
     return out + err;
   }
 
-  // One value from the database, read through its own read-only connection.
-  std::string Query(const std::string& sql) {
-    std::unique_ptr<Database> db;
-    if (!Database::Open(Db(), true, &db).ok()) return "";
-    Statement st;
-    if (!db->Prepare(sql, &st).ok()) return "";
-    bool row = false;
-    if (!st.Step(&row).ok() || !row || st.IsNull(0)) return "";
-    return st.Text(0);
-  }
+  std::string Query(const std::string& sql) { return testing::QueryOne(Db(), sql); }
 
   int64_t Count(const std::string& where) {
     std::string v = Query("SELECT COUNT(*) FROM jobs WHERE " + where);
@@ -225,6 +216,53 @@ TEST_F(EndToEndTest, LocalRunFinishesAndPrintsTheRanking) {
   EXPECT_NE(out.find("lr=0.1"), std::string::npos) << out;
   EXPECT_NE(out.find("2/2"), std::string::npos) << out;
   EXPECT_EQ(Count("state = 'done'"), 4);
+}
+
+TEST_F(EndToEndTest, RunWithPalAndAnAblationPrintsTheTablesAndDrawsTheFigures) {
+  json spec = {{"name", "tables"},
+               {"model", "logreg"},
+               {"dataset", "synthetic"},
+               {"batch_size", 32},
+               {"budget_seconds", 0.5},
+               {"seeds", {1, 2}},
+               {"optimizers",
+                {{"pal", {{"momentum", {0, 0.6}}, {"decay", {0.9, 1}}}},
+                 {"sgd", {{"lr", {0.1}}}}}},
+               {"ablation",
+                {{"optimizer", "pal"}, {"features", {{"momentum", 0}, {"decay", 1}}}}}};
+  std::string path = dir_.File("tables.json");
+  testing::WriteFile(path, spec.dump());
+  std::string db = dir_.File("tables.db");
+  std::string out, err;
+  int code = RunCommand({kBin, "run", path, "--workers", "2", "--db", db, "--quiet"}, &out, &err);
+  ASSERT_EQ(code, 0) << out << err;
+  for (const char* section : {"Ranking", "Ablation", "Best configuration per optimizer",
+                              "Epochs within the budget", "pal (decay+momentum)", "sgd"})
+    EXPECT_NE(out.find(section), std::string::npos) << section << "\n" << out;
+  for (const char* figure : {"loss_curves", "final_loss_boxplot", "pal_learning_rate"}) {
+    std::string png = testing::ReadFile(dir_.File(std::string("tables-plots/") + figure + ".png"));
+    EXPECT_EQ(png.substr(0, 4), "\x89PNG") << figure << err;
+  }
+  // The same tables from the file, as JSON.
+  ASSERT_EQ(RunCommand({kBin, "ablation", "--db", db, "--format", "json"}, &out, &err), 0) << err;
+  json ablation = json::parse(out);
+  ASSERT_EQ(ablation["rows"].size(), 4u);  // 2 features -> 4 groups
+  for (const auto& row : ablation["rows"]) {
+    EXPECT_EQ(row["configurations"], 1);
+    EXPECT_TRUE(row["final_train_loss"]["rank"].is_number()) << row.dump();
+  }
+  EXPECT_FALSE(ablation["partial"]);
+  ASSERT_EQ(RunCommand({kBin, "epochs", "--db", db, "--format", "json"}, &out, &err), 0) << err;
+  EXPECT_EQ(json::parse(out)["rows"].size(), 2u);
+  ASSERT_EQ(RunCommand({kBin, "curves", "--db", db, "--column", "learning_rate", "--bins", "5",
+                        "--format", "json"}, &out, &err), 0) << err;
+  json curves = json::parse(out);
+  ASSERT_EQ(curves["curves"].size(), 2u);  // each optimizer's best
+  for (const auto& c : curves["curves"]) EXPECT_FALSE(c["bins"].empty()) << c.dump();
+  ASSERT_EQ(RunCommand({kBin, "results", "--db", db, "--best-per-optimizer", "--split", "momentum",
+                        "--format", "json"}, &out, &err), 0) << err;
+  json best = json::parse(out);
+  ASSERT_EQ(best.size(), 3u);  // sgd, pal with and without momentum
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/format.h"
+#include "coordinator/format.h"
 
 namespace gridsearch {
 namespace {

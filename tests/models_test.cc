@@ -251,6 +251,7 @@ TEST(LoadDatasetTest, SyntheticIsFixedAndCentered) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(a.train_x.sizes(), (std::vector<int64_t>{kSyntheticTrainSize, 1, 28, 28}));
   EXPECT_EQ(a.test_x.sizes(), (std::vector<int64_t>{kSyntheticTestSize, 1, 28, 28}));
+  EXPECT_EQ(a.validation_x.size(0), 0);
   EXPECT_EQ(a.train_x.scalar_type(), torch::kFloat);
   EXPECT_EQ(a.train_y.scalar_type(), torch::kLong);
   EXPECT_TRUE(a.train_x.is_contiguous());
@@ -258,7 +259,11 @@ TEST(LoadDatasetTest, SyntheticIsFixedAndCentered) {
   EXPECT_EQ(a.input_shape, (std::vector<int64_t>{1, 28, 28}));
   EXPECT_GE(a.train_y.min().item<int64_t>(), 0);
   EXPECT_LE(a.train_y.max().item<int64_t>(), 9);
-  EXPECT_LT(a.train_x.mean(0).abs().max().item<double>(), 1e-4);
+  EXPECT_EQ(a.scale, 1.0);
+  EXPECT_EQ(a.mean.sizes(), (std::vector<int64_t>{1, 1, 28, 28}));
+  torch::Tensor inputs = ModelInputs(a, a.train_x);
+  EXPECT_EQ(inputs.scalar_type(), torch::kFloat);
+  EXPECT_LT(inputs.mean(0).abs().max().item<double>(), 1e-4);
 
   // The seed is fixed, not the global RNG's: another load gives the same data.
   torch::manual_seed(12345);
@@ -266,12 +271,15 @@ TEST(LoadDatasetTest, SyntheticIsFixedAndCentered) {
   EXPECT_TRUE(torch::equal(a.train_x, b.train_x));
   EXPECT_TRUE(torch::equal(a.test_y, b.test_y));
 
-  // A subset is the first examples (recentred on its own mean).
+  // A subset is the first examples (centred on its own mean); the rest is
+  // the validation split.
   Dataset c;
   ASSERT_TRUE(LoadDataset({"synthetic", "", 500}, &c).ok());
   EXPECT_EQ(c.train_x.size(0), 500);
   EXPECT_TRUE(torch::equal(c.train_y, a.train_y.slice(0, 0, 500)));
+  EXPECT_TRUE(torch::equal(c.validation_y, a.train_y.slice(0, 500)));
   EXPECT_EQ(c.test_x.size(0), kSyntheticTestSize);
+  EXPECT_LT(ModelInputs(c, c.train_x).mean(0).abs().max().item<double>(), 1e-4);
 }
 
 TEST(LoadDatasetTest, TrainSizeTooLargeNamesBothNumbers) {
@@ -285,9 +293,10 @@ TEST(LoadDatasetTest, TrainSizeTooLargeNamesBothNumbers) {
 
 TEST(LoadDatasetTest, UnknownNameAndMissingPath) {
   Dataset d;
-  Status s = LoadDataset({"cifar10", "", 0}, &d);
+  Status s = LoadDataset({"imagenet", "", 0}, &d);
   EXPECT_EQ(s.code(), Status::kInvalidArgument);
   EXPECT_NE(s.message().find("fashion-mnist"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("cifar10"), std::string::npos) << s.message();
 
   s = LoadDataset({"mnist", "", 0}, &d);
   EXPECT_EQ(s.code(), Status::kInvalidArgument);
@@ -306,17 +315,23 @@ TEST(LoadDatasetTest, FashionMnistSubset) {
   EXPECT_EQ(d.train_x.sizes(), (std::vector<int64_t>{2000, 1, 28, 28}));
   EXPECT_EQ(d.train_y.sizes(), (std::vector<int64_t>{2000}));
   EXPECT_EQ(d.test_x.sizes(), (std::vector<int64_t>{10000, 1, 28, 28}));
+  EXPECT_EQ(d.validation_x.sizes(), (std::vector<int64_t>{58000, 1, 28, 28}));
   EXPECT_EQ(d.train_y[0].item<int64_t>(), 9);
   EXPECT_EQ(d.num_classes, 10);
+  // Stored as the file's bytes; ModelInputs scales and centres them.
+  EXPECT_EQ(d.train_x.scalar_type(), torch::kUInt8);
   EXPECT_TRUE(d.train_x.is_contiguous());
   EXPECT_TRUE(d.test_x.is_contiguous());
   // Scaled to [0, 1] then centred: values lie in [-1, 1] and the training
   // mean is zero per pixel; the test split uses the training mean, so its
   // mean is small but not exactly zero.
-  EXPECT_LE(d.train_x.abs().max().item<double>(), 1.0);
-  EXPECT_LT(d.train_x.mean(0).abs().max().item<double>(), 1e-5);
-  EXPECT_GT(d.train_x.std().item<double>(), 0.1);
-  EXPECT_LT(d.test_x.mean().abs().item<double>(), 0.05);
+  torch::Tensor train = ModelInputs(d, d.train_x);
+  torch::Tensor test = ModelInputs(d, d.test_x);
+  EXPECT_EQ(train.scalar_type(), torch::kFloat);
+  EXPECT_LE(train.abs().max().item<double>(), 1.0);
+  EXPECT_LT(train.mean(0).abs().max().item<double>(), 1e-5);
+  EXPECT_GT(train.std().item<double>(), 0.1);
+  EXPECT_LT(test.mean().abs().item<double>(), 0.05);
 
   Dataset bigger;
   EXPECT_EQ(LoadDataset({"fashion-mnist", kFashionMnist, 60001}, &bigger).code(),

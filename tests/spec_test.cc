@@ -1,7 +1,10 @@
 // Sweep spec validation and grid expansion.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -178,6 +181,11 @@ TEST(SweepSpecTest, EveryClassOfBadInputIsRefusedWithTheFieldNamed) {
       {"bad decay_steps", [](json& j) { j["decay_steps"] = "epochs"; },
        "decay_steps: expected \"epoch\" or a positive integer"},
       {"empty name", [](json& j) { j["name"] = ""; }, "name: must not be empty"},
+      {"cifar without a path", [](json& j) { j["dataset"] = {{"name", "cifar10"}}; },
+       "dataset.path: required for cifar10"},
+      {"augment not a boolean", [](json& j) { j["dataset"]["augment"] = 1; },
+       "dataset.augment: expected true or false, got integer"},
+      {"dropout out of range", [](json& j) { j["dropout"] = 1.0; }, "dropout: must be in [0, 1)"},
       {"nesterov without momentum",
        [](json& j) { j["optimizers"]["sgd"]["nesterov"] = {true}; },
        "optimizers.sgd.nesterov: nesterov=true needs momentum > 0"},
@@ -205,6 +213,9 @@ TEST(SweepSpecTest, MalformedJsonIsRefused) {
     EXPECT_EQ(s.code(), Status::kInvalidArgument) << text;
     EXPECT_FALSE(s.message().empty());
   }
+  // A number beyond double's range (found by the fuzzer).
+  Status big = ParseSweepSpec("\t\t22222222222222222e2222222222222222222222", SpecLimits(), &spec);
+  EXPECT_EQ(big.code(), Status::kInvalidArgument) << big.ToString();
   Status s = ParseSweepSpec("{\"name\": ", SpecLimits(), &spec);
   EXPECT_NE(s.message().find("not valid JSON"), std::string::npos) << s.message();
 }
@@ -240,6 +251,130 @@ TEST(CatalogTest, ResolveParamsFillsDefaults) {
 TEST(CatalogTest, ClosestName) {
   EXPECT_EQ(ClosestName("momentun", {"lr", "momentum", "decay"}), "momentum");
   EXPECT_EQ(ClosestName("xyzzy", {"lr", "momentum", "decay"}), "");
+}
+
+TEST(SweepSpecTest, PalGridTakesThePaperSpellingsAsAliases) {
+  // Paper 001's direction adaptation is momentum; its update step adaptation
+  // multiplies the step, so it is the reciprocal of loose_approximation.
+  json j = ValidSpec();
+  j["optimizers"] = {{"pal",
+                      {{"measuring_step", {0.1, 0.01}},
+                       {"direction_adaptation", {0, 0.4}},
+                       {"update_step_adaptation", {2, 1.25}},
+                       {"exact_directional_derivative", {true, false}}}}};
+  SweepSpec spec;
+  Status s = Parse(j, &spec);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(spec.grids.size(), 1u);
+  const OptimizerGrid& grid = spec.grids[0];
+  EXPECT_EQ(grid.optimizer, "pal");
+  std::map<std::string, std::vector<double>> axes(grid.axes.begin(), grid.axes.end());
+  EXPECT_EQ(axes.count("direction_adaptation"), 0u);
+  EXPECT_EQ(axes.count("update_step_adaptation"), 0u);
+  EXPECT_EQ(axes["momentum"], (std::vector<double>{0, 0.4}));
+  EXPECT_EQ(axes["loose_approximation"], (std::vector<double>{0.5, 0.8}));
+  EXPECT_EQ(axes["exact_directional_derivative"], (std::vector<double>{1, 0}));
+  EXPECT_EQ(CountConfigurations(spec), 16);
+  // The canonical form names only canonical parameters, and parses again.
+  EXPECT_EQ(spec.canonical_json.find("update_step_adaptation"), std::string::npos);
+  EXPECT_NE(spec.canonical_json.find("loose_approximation"), std::string::npos);
+  SweepSpec again;
+  ASSERT_TRUE(ParseSweepSpec(spec.canonical_json, SpecLimits(), &again).ok());
+  EXPECT_EQ(again.canonical_json, spec.canonical_json);
+  for (const GridPoint& p : ExpandGrid(spec)) {
+    std::map<std::string, double> full;
+    EXPECT_TRUE(ResolveParams("pal", p.params, &full).ok()) << p.params_json;
+  }
+
+  // Defaults (papers 000 and 001) and the valid ranges.
+  std::map<std::string, double> full;
+  ASSERT_TRUE(ResolveParams("pal", {}, &full).ok());
+  EXPECT_EQ(full["measuring_step"], 0.1);
+  EXPECT_EQ(full["max_step"], 1);
+  EXPECT_EQ(full["momentum"], 0.4);
+  EXPECT_EQ(full["loose_approximation"], 0.6);
+  EXPECT_EQ(full["decay"], 1);
+  EXPECT_EQ(full["exact_directional_derivative"], 0);
+  EXPECT_EQ(full["epsilon"], 1e-10);
+
+  struct Case {
+    const char* what;
+    json grid;
+    const char* expected_in_message;
+  };
+  const std::vector<Case> cases = {
+      {"alias and name together", {{"momentum", {0.2}}, {"direction_adaptation", {0.4}}},
+       "given twice (also as 'momentum'"},
+      {"reciprocal of zero", {{"update_step_adaptation", {0}}},
+       "optimizers.pal.update_step_adaptation[0]: must be a positive number"},
+      {"negative alias value, judged as written", {{"update_step_adaptation", {-2}}},
+       "optimizers.pal.update_step_adaptation[0]: must be a positive number"},
+      {"alias out of range", {{"direction_adaptation", {1.5}}},
+       "optimizers.pal.direction_adaptation[0]"},
+      {"non-positive measuring step", {{"measuring_step", {0}}},
+       "optimizers.pal.measuring_step[0]: 0 is outside the valid range (0, inf)"},
+      {"non-positive max step", {{"max_step", {-1}}}, "optimizers.pal.max_step[0]"},
+      {"momentum above 1", {{"momentum", {1.2}}}, "optimizers.pal.momentum[0]"},
+      {"non-positive loose approximation", {{"loose_approximation", {0}}},
+       "optimizers.pal.loose_approximation[0]"},
+      {"decay 0", {{"decay", {0}}}, "optimizers.pal.decay[0]"},
+      {"misspelt alias", {{"update_step_adaption", {1}}},
+       "did you mean 'update_step_adaptation'"},
+      {"flag as number", {{"exact_directional_derivative", {2}}},
+       "optimizers.pal.exact_directional_derivative[0]"},
+  };
+  for (const auto& c : cases) {
+    json bad = ValidSpec();
+    bad["optimizers"] = {{"pal", c.grid}};
+    Status status = Parse(bad);
+    EXPECT_EQ(status.code(), Status::kInvalidArgument) << c.what;
+    EXPECT_NE(status.message().find(c.expected_in_message), std::string::npos)
+        << c.what << ": got \"" << status.message() << "\"";
+  }
+}
+
+}  // namespace
+}  // namespace gridsearch
+
+namespace gridsearch {
+namespace {
+
+// The shipped specs expand to the papers' grids: paper 000 section 4.1 (PAL
+// ablation, 1080 combinations) and 4.2 (PAL 108, SGD 100, Adam 120,
+// RMSProp 80 = 408 combinations), times their seeds.
+TEST(ShippedSpecsTest, JobCountsMatchThePapers) {
+  struct Expected {
+    const char* file;
+    int64_t configurations;
+    int64_t jobs;
+    std::map<std::string, int64_t> per_optimizer;
+  };
+  const std::map<std::string, int64_t> section42 = {
+      {"pal", 108}, {"sgd", 100}, {"adam", 120}, {"rmsprop", 80}};
+  const std::vector<Expected> expected = {
+      {"pal2019_ablation_resnet34_cifar10.json", 1080, 10800, {{"pal", 1080}}},
+      {"pal2019_comparison_resnet32_cifar10.json", 408, 4080, section42},
+      {"pal2019_comparison_vgg16_cifar10.json", 408, 4080, section42},
+      {"pal2019_comparison_densenet40_cifar10.json", 408, 4080, section42},
+      {"pal2020_resnet32_cifar10.json", 10, 30, {{"pal", 8}, {"sgd", 2}}},
+      {"fashion_mnist_paper_small.json", 408, 816, section42},
+      {"fashion_mnist_quick.json", 8, 16, {{"sgd", 4}, {"adam", 2}, {"rmsprop", 2}}},
+  };
+  for (const auto& e : expected) {
+    SCOPED_TRACE(e.file);
+    std::ifstream f(std::string(GRIDSEARCH_SOURCE_DIR) + "/examples/" + e.file);
+    ASSERT_TRUE(f.good());
+    std::stringstream text;
+    text << f.rdbuf();
+    SweepSpec spec;
+    Status s = ParseSweepSpec(text.str(), SpecLimits(), &spec);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(CountConfigurations(spec), e.configurations);
+    EXPECT_EQ(CountJobs(spec), e.jobs);
+    std::map<std::string, int64_t> per_optimizer;
+    for (const auto& p : ExpandGrid(spec)) ++per_optimizer[p.optimizer];
+    EXPECT_EQ(per_optimizer, e.per_optimizer);
+  }
 }
 
 }  // namespace

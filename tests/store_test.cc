@@ -164,8 +164,8 @@ TEST_F(StoreTest, ExpiredLeaseRequeuesAndStaleLeaseIsRejected) {
 
   Status stale = store_->ReportProgress(first.job.job_id, first.lease_id, pts);
   EXPECT_EQ(stale.code(), Status::kFailedPrecondition) << stale.ToString();
-  stale = store_->CompleteJob(first.job.job_id, first.lease_id, Result(0.5), {});
-  EXPECT_EQ(stale.code(), Status::kFailedPrecondition);
+  // (A late *completion* from the first attempt would still be accepted here:
+  // see LateResultIsAcceptedWhileNoOtherAttemptCompleted.)
   bool retry = false;
   stale = store_->FailJob(first.job.job_id, first.lease_id, "boom", &retry);
   EXPECT_EQ(stale.code(), Status::kFailedPrecondition);
@@ -322,6 +322,138 @@ TEST_F(StoreTest, ConcurrentWorkersLeaseEachJobOnce) {
   EXPECT_EQ(ids.size(), 6u);
   EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
   EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'done'"), "6");
+}
+
+TEST_F(StoreTest, LateResultIsAcceptedWhileNoOtherAttemptCompleted) {
+  Submit();
+  LeasedJob slow = Lease("slow");
+  clock_.Advance(11);
+  int expired = 0;
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  LeasedJob fresh = Lease("fresh");
+  ASSERT_EQ(fresh.job.job_id, slow.job.job_id);
+  // The slow worker's result arrives after its lease expired; the second
+  // attempt has not finished: the result is taken.
+  ASSERT_TRUE(store_->CompleteJob(slow.job.job_id, slow.lease_id, Result(0.5), {}).ok());
+  std::string job = std::to_string(slow.job.job_id);
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + job), "done");
+  EXPECT_EQ(Query("SELECT finished_attempt FROM jobs WHERE id = " + job), "1");
+  EXPECT_EQ(Query("SELECT worker_id FROM jobs WHERE id = " + job), "slow");
+  EXPECT_EQ(Query("SELECT outcome FROM leases WHERE lease_id = '" + fresh.lease_id + "'"),
+            "superseded");
+  // The running second attempt is told to stop, and cannot overwrite.
+  EXPECT_EQ(store_->ReportProgress(fresh.job.job_id, fresh.lease_id, {}).code(),
+            Status::kFailedPrecondition);
+  EXPECT_EQ(store_->CompleteJob(fresh.job.job_id, fresh.lease_id, Result(0.1), {}).code(),
+            Status::kFailedPrecondition);
+  EXPECT_EQ(Query("SELECT final_train_loss FROM jobs WHERE id = " + job), "0.5");
+  // The accepted completion repeated is harmless.
+  EXPECT_TRUE(store_->CompleteJob(slow.job.job_id, slow.lease_id, Result(0.9), {}).ok());
+  EXPECT_EQ(Query("SELECT final_train_loss FROM jobs WHERE id = " + job), "0.5");
+}
+
+TEST_F(StoreTest, LateResultIsRejectedAfterAnotherAttemptCompleted) {
+  Submit();
+  LeasedJob slow = Lease("slow");
+  clock_.Advance(11);
+  int expired = 0;
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  LeasedJob fresh = Lease("fresh");
+  ASSERT_TRUE(store_->CompleteJob(fresh.job.job_id, fresh.lease_id, Result(0.1), {}).ok());
+  Status late = store_->CompleteJob(slow.job.job_id, slow.lease_id, Result(0.5), {});
+  EXPECT_EQ(late.code(), Status::kFailedPrecondition);
+  EXPECT_NE(late.message().find("already completed by attempt 2"), std::string::npos)
+      << late.message();
+  EXPECT_EQ(Query("SELECT final_train_loss FROM jobs WHERE id = " + std::to_string(fresh.job.job_id)),
+            "0.1");
+  // A lease that was never given is refused too.
+  EXPECT_EQ(store_->CompleteJob(fresh.job.job_id, "feedface", Result(0.5), {}).code(),
+            Status::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, ReleasedJobIsQueuedAgainWithoutSpendingAnAttempt) {
+  Submit();
+  LeasedJob a = Lease("w1");
+  ASSERT_TRUE(store_->ReportProgress(a.job.job_id, a.lease_id, {{0.1, 1, 0.1, 2.0, 0.1}}).ok());
+  ASSERT_TRUE(store_->ReleaseJob(a.job.job_id, a.lease_id).ok());
+  std::string job = std::to_string(a.job.job_id);
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + job), "queued");
+  EXPECT_EQ(Query("SELECT attempts FROM jobs WHERE id = " + job), "0");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM curve_points WHERE job_id = " + job), "0");
+  EXPECT_EQ(Query("SELECT outcome FROM leases WHERE lease_id = '" + a.lease_id + "'"), "released");
+  // The released lease is stale now.
+  EXPECT_EQ(store_->ReportProgress(a.job.job_id, a.lease_id, {}).code(), Status::kFailedPrecondition);
+  LeasedJob b = Lease("w2");
+  EXPECT_EQ(b.job.job_id, a.job.job_id);
+  EXPECT_EQ(b.job.attempt, 1);
+}
+
+TEST_F(StoreTest, RetryRequeuesFailedJobs) {
+  max_attempts_ = 1;
+  Open();
+  int64_t sweep = Submit();
+  LeasedJob a = Lease();
+  bool retry = true;
+  ASSERT_TRUE(store_->FailJob(a.job.job_id, a.lease_id, "out of memory", &retry).ok());
+  EXPECT_FALSE(retry);
+  int64_t n = 0;
+  ASSERT_TRUE(store_->RetrySweep(sweep, &n).ok());
+  EXPECT_EQ(n, 1);
+  std::string job = std::to_string(a.job.job_id);
+  EXPECT_EQ(Query("SELECT state || '/' || attempts FROM jobs WHERE id = " + job), "queued/0");
+  EXPECT_EQ(store_->RetrySweep(77, &n).code(), Status::kNotFound);
+  ASSERT_TRUE(store_->CancelSweep(sweep, &n).ok());
+  EXPECT_EQ(store_->RetrySweep(sweep, &n).code(), Status::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, StopLeasingEndsLongPollsAtOnce) {
+  bool has = true;
+  LeasedJob job;
+  auto start = std::chrono::steady_clock::now();
+  std::thread poller([&] { store_->LeaseJob({"w", "", "", ""}, 20, &has, &job); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  store_->StopLeasing();
+  poller.join();
+  EXPECT_FALSE(has);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5);
+  Submit();  // other calls still work while draining
+  ASSERT_TRUE(store_->LeaseJob({"w", "", "", ""}, 0, &has, &job).ok());
+  EXPECT_FALSE(has);
+}
+
+TEST_F(StoreTest, VersionOneFileIsMigrated) {
+  store_.reset();
+  std::string path = dir_.File("v1.db");
+  {
+    // A file as version 1 wrote it: its schema, one leased job.
+    std::unique_ptr<Database> db;
+    ASSERT_TRUE(Database::Open(dir_.File("scratch.db"), false, &db).ok());
+  }
+  std::unique_ptr<Database> raw;
+  ASSERT_TRUE(Database::Open(path, false, &raw).ok());
+  // Roll the fresh file back to version 1's shape and content.
+  ASSERT_TRUE(raw->Exec("DROP INDEX jobs_ranking; DROP TABLE leases; "
+                        "ALTER TABLE jobs DROP COLUMN finished_attempt; "
+                        "PRAGMA user_version = 1;").ok());
+  ASSERT_TRUE(raw->Exec("INSERT INTO sweeps (id, name, spec_json, model, dataset, budget_seconds, "
+                        "total_jobs, created_at) VALUES (1, 's', '{}', 'mlp', 'synthetic', 1, 2, 0);"
+                        "INSERT INTO configs (id, sweep_id, optimizer, params_json) VALUES "
+                        "(1, 1, 'sgd', '{}');"
+                        "INSERT INTO jobs (sweep_id, config_id, seed, state, attempts, lease_id, "
+                        "worker_id, started_at) VALUES (1, 1, 1, 'leased', 1, 'abc', 'w', 5);"
+                        "INSERT INTO jobs (sweep_id, config_id, seed, state, attempts, lease_id) "
+                        "VALUES (1, 1, 2, 'done', 1, 'def');").ok());
+  raw.reset();
+  ASSERT_TRUE(Database::Open(path, false, &raw).ok());
+  int version = 0;
+  ASSERT_TRUE(raw->SchemaVersion(&version).ok());
+  EXPECT_EQ(version, Database::LatestSchemaVersion());
+  Statement st;
+  ASSERT_TRUE(raw->Prepare("SELECT COUNT(*), SUM(outcome IS NULL) FROM leases", &st).ok());
+  bool row = false;
+  ASSERT_TRUE(st.Step(&row).ok());
+  EXPECT_EQ(st.Int(0), 2);
+  EXPECT_EQ(st.Int(1), 1);  // the held lease stays open
 }
 
 }  // namespace

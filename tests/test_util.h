@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,6 +47,13 @@ int RunCommand(const std::vector<std::string>& argv, std::string* out, std::stri
 
 // Polls `cond` every 50 ms until it holds or `seconds` pass.
 bool WaitFor(const std::function<bool()>& cond, double seconds);
+
+// The first column of the first row of `sql` on the SQLite file at
+// `db_path`, read through its own read-only connection; "" when the file,
+// the query or the value is missing (NULL).
+std::string QueryOne(const std::string& db_path, const std::string& sql);
+// QueryOne as a number; -1 when missing.
+int64_t QueryNumber(const std::string& db_path, const std::string& sql);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);

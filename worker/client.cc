@@ -10,14 +10,22 @@
 
 namespace gridsearch {
 
-CoordinatorClient::CoordinatorClient(const std::string& address, double rpc_timeout_seconds)
+CoordinatorClient::CoordinatorClient(const std::string& address, double rpc_timeout_seconds,
+                                     ClientSecurity security)
     : address_(address), rpc_timeout_seconds_(rpc_timeout_seconds) {
+  if (!security.token.empty()) authorization_ = "Bearer " + security.token;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
   // Reconnect quickly once a restarted coordinator is back.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!security.tls_ca_pem.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = security.tls_ca_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  channel_ = grpc::CreateCustomChannel(address, credentials, args);
   stub_ = v1::Coordinator::NewStub(channel_);
 }
 
@@ -26,6 +34,7 @@ std::unique_ptr<grpc::ClientContext> CoordinatorClient::Context(double seconds) 
   double s = seconds > 0 ? seconds : rpc_timeout_seconds_;
   ctx->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(static_cast<int64_t>(s * 1000)));
+  if (!authorization_.empty()) ctx->AddMetadata("authorization", authorization_);
   return ctx;
 }
 

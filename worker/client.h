@@ -19,6 +19,12 @@
 
 namespace gridsearch {
 
+// How a client proves itself and checks the coordinator.
+struct ClientSecurity {
+  std::string token;        // sent as "authorization: Bearer <token>" when set
+  std::string tls_ca_pem;   // PEM of the CA that signed the coordinator's certificate; set: TLS
+};
+
 struct RetryPolicy {
   double initial_seconds = 0.2;
   double max_seconds = 10;
@@ -27,7 +33,8 @@ struct RetryPolicy {
 
 class CoordinatorClient {
  public:
-  CoordinatorClient(const std::string& address, double rpc_timeout_seconds);
+  CoordinatorClient(const std::string& address, double rpc_timeout_seconds,
+                    ClientSecurity security = ClientSecurity());
 
   v1::Coordinator::Stub* stub() { return stub_.get(); }
 
@@ -47,6 +54,7 @@ class CoordinatorClient {
  private:
   std::string address_;
   double rpc_timeout_seconds_;
+  std::string authorization_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "worker/client.h"
 #include "worker/trainer.h"
 
 namespace gridsearch {
@@ -12,6 +13,8 @@ namespace gridsearch {
 struct WorkerOptions {
   // --- Coordinator ---
   std::string coordinator = "127.0.0.1:50051";
+  // Token and TLS trust for the coordinator.
+  ClientSecurity security;
   // Name in the coordinator's records; empty: "<hostname>-<pid>".
   std::string worker_id;
   // Long-poll length of one LeaseJob call.

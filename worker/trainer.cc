@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "common/catalog.h"
+#include "models/augment.h"
 #include "models/datasets.h"
 #include "models/models.h"
 #include "optimizers/baseline.h"
@@ -36,6 +37,10 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kEvalChunk = 1000;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Mixed into the job's seed for the augmentation generator, so that crops
+// and flips are not drawn from the same stream as the data order.
+constexpr uint64_t kAugmentSeedSalt = 0x9e3779b97f4a7c15ULL;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -57,8 +62,9 @@ void SetBlasThreads(int threads) {
   if (fn != nullptr) fn(threads);
 }
 
-// Data sets are kept by what the job asked for; the same request is served
-// from memory for the life of the process.
+// Data sets are kept by what the job asked for (CanonicalDatasetSpec: an
+// empty path and the default folder are one entry); the same request is
+// served from the device's memory for the life of the process.
 using DatasetKey = std::tuple<std::string, std::string, int64_t>;
 
 // The time average of log10(batch loss) over a curve, by trapezoids over
@@ -106,8 +112,9 @@ torch::Tensor CrossEntropy(const torch::Tensor& logits, const torch::Tensor& tar
 
 // Mean loss and accuracy of `model` on (x, y), in chunks. The sums stay on
 // the device and are read once, so a GPU is not synchronised per chunk.
-void Evaluate(torch::nn::Sequential& model, const torch::Tensor& x, const torch::Tensor& y,
-              double* mean_loss, double* accuracy) {
+// x holds stored images of `data` (ModelInputs makes each chunk's inputs).
+void Evaluate(torch::nn::Sequential& model, const Dataset& data, const torch::Tensor& x,
+              const torch::Tensor& y, double* mean_loss, double* accuracy) {
   const int64_t n = x.size(0);
   if (n == 0) {
     *mean_loss = kNaN;
@@ -119,7 +126,7 @@ void Evaluate(torch::nn::Sequential& model, const torch::Tensor& x, const torch:
   torch::Tensor correct = torch::zeros({}, options.dtype(torch::kLong));
   for (int64_t begin = 0; begin < n; begin += kEvalChunk) {
     const int64_t end = std::min(n, begin + kEvalChunk);
-    torch::Tensor logits = model->forward(x.slice(0, begin, end));
+    torch::Tensor logits = model->forward(ModelInputs(data, x.slice(0, begin, end)));
     torch::Tensor targets = y.slice(0, begin, end);
     loss_sum += CrossEntropy(logits, targets, at::Reduction::Sum).to(torch::kDouble);
     correct += logits.argmax(1).eq(targets).sum();
@@ -147,20 +154,18 @@ struct Trainer::Impl {
 };
 
 Status Trainer::Impl::GetDataset(const DatasetSpec& spec, std::shared_ptr<const Dataset>* out) {
-  const DatasetKey key(spec.name, spec.path, spec.train_size);
+  const DatasetSpec canonical = CanonicalDatasetSpec(spec);
+  const DatasetKey key(canonical.name, canonical.path, canonical.train_size);
   auto it = datasets.find(key);
   if (it != datasets.end()) {
     *out = it->second;
     return Status::OK();
   }
   Dataset d;
-  GS_RETURN_IF_ERROR(LoadDataset(spec, &d));
-  // Moved to the device once; every job and every batch then stays there.
-  d.train_x = d.train_x.to(device);
-  d.train_y = d.train_y.to(device);
-  d.test_x = d.test_x.to(device);
-  d.test_y = d.test_y.to(device);
-  auto shared = std::make_shared<const Dataset>(std::move(d));
+  GS_RETURN_IF_ERROR(LoadDataset(canonical, &d));
+  // Moved to the device once, as stored (bytes for real images); every job
+  // and every batch then stays there.
+  auto shared = std::make_shared<const Dataset>(MoveDataset(d, device));
   datasets.emplace(key, shared);
   *out = std::move(shared);
   return Status::OK();
@@ -181,10 +186,13 @@ Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResul
                                    std::to_string(job.decay_steps));
   std::map<std::string, double> params;
   GS_RETURN_IF_ERROR(ResolveParams(job.optimizer, job.params, &params));
-  if (params.count("lr") == 0 || params.count("decay") == 0)
+  // PAL chooses its own steps from a loss closure and decays them itself;
+  // the other optimizers follow the learning-rate schedule.
+  const bool line_search = UsesLossClosure(job.optimizer);
+  if (params.count("decay") == 0 || (!line_search && params.count("lr") == 0))
     return Status::InvalidArgument("optimizer '" + job.optimizer +
                                    "' is not driven by a learning-rate schedule; the trainer "
-                                   "runs sgd, adam and rmsprop");
+                                   "runs sgd, adam, rmsprop and pal");
 
   std::shared_ptr<const Dataset> data;
   GS_RETURN_IF_ERROR(GetDataset(job.dataset, &data));
@@ -201,14 +209,20 @@ Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResul
   // initial weights for the same seed, whatever ran before in this process.
   torch::manual_seed(static_cast<uint64_t>(job.seed));
   torch::nn::Sequential model;
-  GS_RETURN_IF_ERROR(MakeModel(job.model, data->input_shape, data->num_classes, &model));
+  GS_RETURN_IF_ERROR(
+      MakeModel(job.model, data->input_shape, data->num_classes, job.dropout, &model));
   model->to(device);
   std::unique_ptr<torch::optim::Optimizer> optimizer;
-  GS_RETURN_IF_ERROR(MakeOptimizer(job.optimizer, params, model->parameters(), &optimizer));
-  const DecaySchedule schedule(params.at("lr"), params.at("decay"), decay_steps);
+  GS_RETURN_IF_ERROR(
+      MakeOptimizer(job.optimizer, params, model->parameters(), decay_steps, &optimizer));
+  const DecaySchedule schedule(line_search ? 0.0 : params.at("lr"), params.at("decay"),
+                               decay_steps);
   // The data order has its own generator, so it is the same for every
   // optimizer even if an optimizer or model draws random numbers.
   at::Generator order_generator = at::detail::createCPUGenerator(static_cast<uint64_t>(job.seed));
+  // Likewise the augmentation (random crop + flip), when the job asks for it.
+  at::Generator augment_generator =
+      at::detail::createCPUGenerator(static_cast<uint64_t>(job.seed) ^ kAugmentSeedSalt);
   if (device.is_cuda()) torch::cuda::synchronize();  // setup's device work is not training
   result->setup_seconds = Seconds(Clock::now() - setup_start);
 
@@ -217,10 +231,21 @@ Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResul
   const Clock::duration flush_interval = FromSeconds(options.flush_interval_seconds);
   std::vector<CurvePoint> pending;
   pending.reserve(std::min<size_t>(flush_max_points, 4096));
+  // PAL's learning rate for each pending point, left on the device by the
+  // step and read here, one copy per flush instead of a sync per step.
+  std::vector<torch::Tensor> pending_rates;
   Clock::time_point last_flush = Clock::now();
   auto flush = [&]() -> Status {
     last_flush = Clock::now();
     if (pending.empty()) return Status::OK();
+    if (!pending_rates.empty()) {
+      const torch::Tensor rates =
+          torch::stack(pending_rates).to(torch::kCPU, torch::kDouble).contiguous();
+      const double* rate = rates.data_ptr<double>();
+      for (size_t i = 0; i < pending.size() && i < pending_rates.size(); ++i)
+        pending[i].learning_rate = rate[i];
+      pending_rates.clear();
+    }
     Status s = sink ? sink(pending) : Status::OK();
     pending.clear();
     return s;
@@ -229,6 +254,7 @@ Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResul
   LogLossAverage log_loss;
   model->train();
   torch::Tensor order;
+  torch::Tensor crop_flip;  // per-example augmentation of this epoch, on the device
   int64_t step = 0;
   int64_t batch_in_epoch = steps_per_epoch;  // draw an order before the first step
   const Clock::time_point train_start = Clock::now();
@@ -243,32 +269,52 @@ Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResul
       break;
     }
     if (batch_in_epoch == steps_per_epoch) {
+      // One host-to-device copy per epoch, none per step: the order (and
+      // the augmentation) of a whole epoch move at once.
       order = torch::randperm(train_size, order_generator, torch::kLong).to(device);
+      if (job.dataset.augment)
+        crop_flip =
+            DrawCropFlip(steps_per_epoch * batch_size, kAugmentPadding, augment_generator)
+                .to(device);
       batch_in_epoch = 0;
     }
-    const torch::Tensor index =
-        order.slice(0, batch_in_epoch * batch_size, (batch_in_epoch + 1) * batch_size);
-    const torch::Tensor x = data->train_x.index_select(0, index);
+    const int64_t batch_begin = batch_in_epoch * batch_size;
+    const torch::Tensor index = order.slice(0, batch_begin, batch_begin + batch_size);
+    torch::Tensor x = ModelInputs(*data, data->train_x.index_select(0, index));
+    if (job.dataset.augment)
+      x = CropFlip(x, crop_flip.slice(0, batch_begin, batch_begin + batch_size), kAugmentPadding);
     const torch::Tensor y = data->train_y.index_select(0, index);
 
     const double lr = schedule.At(step);
-    SetLearningRate(*optimizer, lr);
-    optimizer->zero_grad();
-    torch::Tensor loss = CrossEntropy(model->forward(x), y, at::Reduction::Mean);
+    torch::Tensor loss;
+    if (line_search) {
+      // PAL zeroes the gradients and evaluates this batch's loss itself,
+      // with backward at theta and without at its measuring point; its
+      // update is done when step returns, and the loss is l(0).
+      loss = optimizer->step(
+          [&] { return CrossEntropy(model->forward(x), y, at::Reduction::Mean); });
+    } else {
+      SetLearningRate(*optimizer, lr);
+      optimizer->zero_grad();
+      loss = CrossEntropy(model->forward(x), y, at::Reduction::Mean);
+    }
     // Reading the loss synchronises host and device once per step. On the
     // CPU that is free; on a GPU it is a per-step sync we accept for now (the
     // divergence check and the curve need the value). A later GPU version
     // should keep the losses on the device and read them in batches.
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {
-      // No update from a non-finite loss, and no curve point: the curve and
-      // its log-loss average hold only finite losses.
+      // No update from a non-finite loss (PAL makes none when l(0) is not
+      // finite), and no curve point: the curve and its log-loss average hold
+      // only finite losses.
       result->diverged = true;
       train_end = Clock::now();
       break;
     }
-    loss.backward();
-    optimizer->step();
+    if (!line_search) {
+      loss.backward();
+      optimizer->step();
+    }
     // On a GPU the update is still queued here; wait for it so that the
     // point's time and the next deadline check measure finished work. Given
     // the loss read above this costs little; when that read goes, keep the
@@ -282,9 +328,10 @@ Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResul
     point.step = step;
     point.epoch = static_cast<double>(step * batch_size) / static_cast<double>(train_size);
     point.loss = loss_value;
-    point.learning_rate = lr;
+    point.learning_rate = lr;  // PAL's own rate replaces it at the flush
     log_loss.Add(point.elapsed_seconds, point.loss);
     pending.push_back(point);
+    if (line_search) pending_rates.push_back(LastEffectiveLearningRate(*optimizer));
     if (pending.size() >= flush_max_points || Clock::now() - last_flush >= flush_interval)
       GS_RETURN_IF_ERROR(flush());
   }
@@ -299,9 +346,11 @@ Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResul
     torch::NoGradGuard no_grad;
     model->eval();
     double train_accuracy = kNaN;  // not reported; computed alongside the loss
-    Evaluate(model, data->train_x, data->train_y, &result->final_train_loss, &train_accuracy);
+    Evaluate(model, *data, data->train_x, data->train_y, &result->final_train_loss,
+             &train_accuracy);
     if (data->test_x.defined() && data->test_x.size(0) > 0)
-      Evaluate(model, data->test_x, data->test_y, &result->test_loss, &result->test_accuracy);
+      Evaluate(model, *data, data->test_x, data->test_y, &result->test_loss,
+               &result->test_accuracy);
     result->log_loss_integral = log_loss.Value();
   }
   result->eval_seconds = Seconds(Clock::now() - eval_start);

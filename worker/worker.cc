@@ -35,7 +35,8 @@ std::string DefaultWorkerId() { return Hostname() + "-" + std::to_string(getpid(
 
 Worker::Worker(WorkerOptions options) : options_(std::move(options)) {
   if (options_.worker_id.empty()) options_.worker_id = DefaultWorkerId();
-  client_ = std::make_unique<CoordinatorClient>(options_.coordinator, options_.rpc_timeout_seconds);
+  client_ = std::make_unique<CoordinatorClient>(options_.coordinator, options_.rpc_timeout_seconds,
+                                                options_.security);
   trainer_ = std::make_unique<Trainer>(options_.trainer);
   retry_.initial_seconds = options_.retry_initial_seconds;
   retry_.max_seconds = options_.retry_max_seconds;
@@ -92,6 +93,20 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
   std::string lost_reason;
   if (reporter.lease_lost(&lost_reason)) {
     Log("job %s abandoned: %s", std::to_string(job.job_id), lost_reason);
+    return Status::OK();
+  }
+  if (!trained.ok() && stop_.load()) {
+    // Shutting down: hand the job back unfinished; the attempt is not counted.
+    v1::ReleaseJobRequest req;
+    req.set_job_id(job.job_id);
+    req.set_lease_id(lease_id);
+    v1::ReleaseJobResponse resp;
+    auto ctx = client_->Context();
+    Status s = FromGrpc(client_->stub()->ReleaseJob(ctx.get(), req, &resp));
+    if (s.ok())
+      Log("job %s handed back: %s", std::to_string(job.job_id), "worker stopping");
+    else
+      Log("handing back job %s: %s", std::to_string(job.job_id), s.ToString());
     return Status::OK();
   }
   if (!trained.ok()) {

@@ -23,8 +23,9 @@ class Worker {
   // error only when the coordinator stays unreachable past the retry policy.
   Status Run();
 
-  // Asks Run to return: the current job stops at its next report and is
-  // handed back as failed ("worker stopped"). Safe from any thread.
+  // Asks Run to return: the current job stops at its next flush of curve
+  // points and is handed back to the coordinator (ReleaseJob: queued again,
+  // no attempt counted). Safe from any thread.
   void Stop() { stop_.store(true); }
 
   int64_t jobs_done() const { return jobs_done_; }

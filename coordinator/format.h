@@ -1,7 +1,7 @@
 // Rendering of rankings and sweep summaries for the terminal and for tools:
 // table (aligned text), markdown, csv and json.
-#ifndef GRIDSEARCH_CLI_FORMAT_H_
-#define GRIDSEARCH_CLI_FORMAT_H_
+#ifndef GRIDSEARCH_COORDINATOR_FORMAT_H_
+#define GRIDSEARCH_COORDINATOR_FORMAT_H_
 
 #include <string>
 #include <vector>
@@ -29,6 +29,14 @@ std::string FormatSweepList(const std::vector<SweepSummary>& sweeps, const std::
 // "1h02m", "3m05s", "12s".
 std::string FormatDuration(double seconds);
 
+// "-" for non-finite values, else %.*g.
+std::string FormatNumber(double v, int precision = 4);
+// {"lr":0.1,"momentum":0.9} -> "lr=0.1 momentum=0.9"
+std::string FormatParams(const std::string& params_json);
+std::string FormatCsvField(const std::string& s);
+// Aligned columns (or a markdown table); the first row is the header.
+std::string RenderTextTable(const std::vector<std::vector<std::string>>& rows, bool markdown);
+
 }  // namespace gridsearch
 
-#endif  // GRIDSEARCH_CLI_FORMAT_H_
+#endif  // GRIDSEARCH_COORDINATOR_FORMAT_H_

@@ -1,4 +1,4 @@
-#include "cli/format.h"
+#include "coordinator/format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -90,6 +90,13 @@ std::string RenderTable(const std::vector<std::vector<std::string>>& rows, bool 
 }
 
 }  // namespace
+
+std::string FormatNumber(double v, int precision) { return Num(v, precision); }
+std::string FormatParams(const std::string& params_json) { return ParamsText(params_json); }
+std::string FormatCsvField(const std::string& s) { return CsvField(s); }
+std::string RenderTextTable(const std::vector<std::vector<std::string>>& rows, bool markdown) {
+  return RenderTable(rows, markdown);
+}
 
 bool IsOutputFormat(const std::string& f) {
   return f == "table" || f == "csv" || f == "json" || f == "markdown";
