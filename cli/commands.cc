@@ -394,35 +394,5 @@ int RunRetryCommand(const ConnectionFlags& conn, int64_t sweep_id) {
   return kExitOk;
 }
 
-int RunModelsCommand(const std::string& format) {
-  if (format == "json") {
-    nlohmann::json j;
-    for (const auto& m : Models()) j["models"].push_back({{"name", m.name}, {"help", m.help}});
-    for (const auto& d : Datasets())
-      j["datasets"].push_back(
-          {{"name", d.name}, {"help", d.help}, {"default_path", d.default_path}});
-    for (const auto& o : Optimizers()) {
-      nlohmann::json params = nlohmann::json::array();
-      for (const auto& p : o.params)
-        params.push_back({{"name", p.name}, {"default", p.default_value}, {"help", p.help}});
-      j["optimizers"].push_back({{"name", o.name}, {"help", o.help}, {"params", params}});
-    }
-    std::cout << j.dump(2) << "\n";
-    return kExitOk;
-  }
-  std::cout << "models:\n";
-  for (const auto& m : Models()) std::printf("  %-10s %s\n", m.name.c_str(), m.help.c_str());
-  std::cout << "data sets:\n";
-  for (const auto& d : Datasets())
-    std::printf("  %-14s %s%s\n", d.name.c_str(), d.help.c_str(),
-                d.default_path.empty() ? "" : (" [" + d.default_path + "]").c_str());
-  std::cout << "optimizers:\n";
-  for (const auto& o : Optimizers()) {
-    std::printf("  %-8s %s\n", o.name.c_str(), o.help.c_str());
-    for (const auto& p : o.params)
-      std::printf("      %-14s default %-8g %s\n", p.name.c_str(), p.default_value, p.help.c_str());
-  }
-  return kExitOk;
-}
 
 }  // namespace gridsearch

@@ -218,6 +218,20 @@ TEST_F(EndToEndTest, LocalRunFinishesAndPrintsTheRanking) {
   EXPECT_EQ(Count("state = 'done'"), 4);
 }
 
+TEST_F(EndToEndTest, ModelsListsEveryNetworkWithItsParameterCount) {
+  std::string out, err;
+  ASSERT_EQ(RunCommand({kBin, "models", "--format", "json"}, &out, &err), 0) << err;
+  json j = json::parse(out);
+  std::map<std::string, int64_t> count;
+  for (const auto& m : j["models"]) count[m["name"]] = m["cifar10_parameters"];
+  EXPECT_EQ(count.size(), 9u);
+  // Published figures: ResNet-32 about 0.46M, DenseNet-40 (k=12) about 1.0M.
+  EXPECT_NEAR(count["resnet32"], 0.46e6, 0.03 * 0.46e6);
+  EXPECT_NEAR(count["densenet40"], 1.0e6, 0.03 * 1.0e6);
+  for (const auto& [name, n] : count) EXPECT_GT(n, 0) << name;
+  EXPECT_EQ(j["optimizers"].size(), 4u);
+}
+
 TEST_F(EndToEndTest, RunWithPalAndAnAblationPrintsTheTablesAndDrawsTheFigures) {
   json spec = {{"name", "tables"},
                {"model", "logreg"},
