@@ -153,7 +153,9 @@ const std::vector<DatasetInfo>& Datasets() {
       {"cifar100", "CIFAR-100, 32x32 colour images, 100 classes, binary files train.bin, test.bin",
        "", true, true},
       {"synthetic",
-       "seeded Gaussian clusters, 1x28x28 inputs, 10 classes; needs no files (for tests)", "",
+       "seeded Gaussian clusters, 1x28x28, 10 classes; path \"cifar10-shape\" or \"cifar100-shape\" "
+       "makes it 3x32x32 with 10 or 100 classes; needs no files (for tests)",
+       "",
        false, true},
   };
   return kDatasets;
