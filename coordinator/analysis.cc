@@ -7,7 +7,6 @@
 
 #include "common/catalog.h"
 #include "coordinator/database.h"
-#include "coordinator/job_store.h"
 #include "sql/embedded_sql.h"
 
 namespace gridsearch {
@@ -19,13 +18,7 @@ Status EmbeddedQuery(Database* db, const char* file, Statement* st,
                      const std::string& column = "") {
   const char* text = sql::Find(file);
   if (text == nullptr) return Status::Internal(std::string(file) + " was not embedded");
-  std::string query = text;
-  if (!column.empty()) {
-    for (size_t pos = query.find("{column}"); pos != std::string::npos;
-         pos = query.find("{column}", pos + column.size()))
-      query.replace(pos, 8, column);
-  }
-  return db->Prepare(query, st);
+  return db->Prepare(sql::Substitute(text, {{"column", column}}), st);
 }
 
 AblationSpec ParseAblation(const std::string& spec_json) {

@@ -11,11 +11,6 @@
 namespace gridsearch {
 namespace {
 
-void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
-  for (size_t pos = s->find(from); pos != std::string::npos; pos = s->find(from, pos + to.size()))
-    s->replace(pos, from.size(), to);
-}
-
 // Means of the same losses summed in another order differ in the last bits;
 // such scores are ties.
 bool SameScore(double a, double b) {
@@ -78,10 +73,9 @@ Status QueryRanking(Database* db, int64_t sweep_id, const std::string& metric,
 
   const char* text = sql::Find("ranking.sql");
   if (text == nullptr) return Status::Internal("ranking.sql was not embedded");
-  std::string query = text;
   // The metric comes from the fixed list above, never from raw user text.
-  ReplaceAll(&query, "{metric}", metric);
-  ReplaceAll(&query, "{order}", metric == "test_accuracy" ? "DESC" : "ASC");
+  std::string query = sql::Substitute(
+      text, {{"metric", metric}, {"order", metric == "test_accuracy" ? "DESC" : "ASC"}});
   Statement st;
   std::vector<double> scores;
   GS_RETURN_IF_ERROR(db->Prepare(query, &st));

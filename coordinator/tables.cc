@@ -22,6 +22,16 @@ json ParamsJson(const std::string& text) {
   return p.is_discarded() ? json::object() : p;
 }
 
+// The same rows as a text table would show, as CSV (the header first).
+std::string RenderCsv(const std::vector<std::vector<std::string>>& rows) {
+  std::ostringstream os;
+  for (const auto& line : rows) {
+    for (size_t i = 0; i < line.size(); ++i) os << (i ? "," : "") << FormatCsvField(line[i]);
+    os << "\n";
+  }
+  return os.str();
+}
+
 // A footer for text tables of a sweep that is still running.
 std::string PartialNote(const SweepInfo& info) {
   if (info.unfinished == 0) return "";
@@ -145,12 +155,7 @@ Status Ablation(Database* db, const SweepInfo& info, const TableRequest& req, st
     t.push_back(line);
   }
   if (req.format == "csv") {
-    std::ostringstream os;
-    for (const auto& line : t) {
-      for (size_t i = 0; i < line.size(); ++i) os << (i ? "," : "") << FormatCsvField(line[i]);
-      os << "\n";
-    }
-    *out = os.str();
+    *out = RenderCsv(t);
     return Status::OK();
   }
   *out = RenderTextTable(t, req.format == "markdown") + "ablation of " + info.ablation.optimizer +
@@ -185,12 +190,7 @@ Status Epochs(Database* db, const SweepInfo& info, const TableRequest& req, std:
                  FormatNumber(r.mean_steps, 5), FormatNumber(r.best_epochs, 3),
                  FormatParams(r.best_params_json)});
   if (req.format == "csv") {
-    std::ostringstream os;
-    for (const auto& line : t) {
-      for (size_t i = 0; i < line.size(); ++i) os << (i ? "," : "") << FormatCsvField(line[i]);
-      os << "\n";
-    }
-    *out = os.str();
+    *out = RenderCsv(t);
     return Status::OK();
   }
   *out = RenderTextTable(t, req.format == "markdown") + "epochs trained within the " +

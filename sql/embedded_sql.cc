@@ -9,5 +9,16 @@ const char* Find(const std::string& path) {
   return nullptr;
 }
 
+std::string Substitute(std::string text,
+                       const std::vector<std::pair<std::string, std::string>>& values) {
+  for (const auto& [name, value] : values) {
+    const std::string key = "{" + name + "}";
+    for (size_t pos = text.find(key); pos != std::string::npos;
+         pos = text.find(key, pos + value.size()))
+      text.replace(pos, key.size(), value);
+  }
+  return text;
+}
+
 }  // namespace sql
 }  // namespace gridsearch

@@ -3,6 +3,7 @@
 #define GRIDSEARCH_SQL_EMBEDDED_SQL_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gridsearch {
@@ -18,6 +19,11 @@ const std::vector<EmbeddedFile>& Files();
 
 // The text of `path`, or nullptr when it was not embedded.
 const char* Find(const std::string& path);
+
+// `text` with every "{name}" replaced by its value. Values come from fixed
+// lists chosen by the caller (column names, ASC/DESC), never from user text.
+std::string Substitute(std::string text,
+                       const std::vector<std::pair<std::string, std::string>>& values);
 
 }  // namespace sql
 }  // namespace gridsearch
