@@ -1,7 +1,6 @@
 #include "cli/commands.h"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,6 +25,8 @@
 #include "coordinator/server.h"
 #include "proto/convert.h"
 #include "worker/client.h"
+#include "worker/devices.h"
+#include "worker/supervisor.h"
 #include "worker/worker.h"
 
 namespace gridsearch {
@@ -223,13 +224,28 @@ int RunCoordinatorCommand(const CoordinatorOptions& options) {
   return kExitOk;
 }
 
+int RunWorkerDevicesCommand(const std::string& devices_spec, WorkerProcessFlags flags,
+                            const std::string& self_exe) {
+  std::vector<std::string> devices;
+  Status s = ResolveDevices(devices_spec, &devices);
+  if (!s.ok()) return Fail("worker --devices", s);
+  if (flags.worker_id_base.empty()) flags.worker_id_base = DefaultWorkerId();
+  SupervisorOptions options;
+  options.executable = self_exe;
+  Supervisor supervisor(options, WorkerProcesses(devices, flags));
+  std::string list;
+  for (const auto& d : devices) list += (list.empty() ? "" : ", ") + d;
+  std::fprintf(stderr, "worker: %zu process(es), one job per device at a time: %s; coordinator %s\n",
+               devices.size(), list.c_str(), flags.coordinator.c_str());
+  static std::atomic<int> stop{0};
+  SignalWatcher signals([](int sig) { stop.store(sig); });
+  s = supervisor.Start();
+  if (!s.ok()) std::fprintf(stderr, "gridsearch: worker: %s\n", s.ToString().c_str());
+  return supervisor.Run(&stop) == 0 ? kExitOk : kExitError;
+}
+
 int RunWorkerCommand(const WorkerOptions& options) {
-  // Keep freed memory in the process: otherwise glibc hands large activation
-  // buffers back to the kernel and every step page-faults them in again,
-  // which on a virtual machine made CNN steps about 3x slower. A worker
-  // trains the same shapes step after step, so the retained memory is reused.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  KeepFreedMemoryForTraining();
   Worker worker(options);
   SignalWatcher signals([&worker](int sig) {
     std::fprintf(stderr, "worker: signal %d, stopping\n", sig);

@@ -7,6 +7,7 @@
 
 #include "common/status.h"
 #include "coordinator/options.h"
+#include "cli/worker_processes.h"
 #include "coordinator/tables.h"
 #include "worker/client.h"
 #include "worker/options.h"
@@ -45,6 +46,11 @@ struct QueryFlags {
 
 int RunCoordinatorCommand(const CoordinatorOptions& options);
 int RunWorkerCommand(const WorkerOptions& options);
+// `worker --devices`: one worker process per device of `devices` (see
+// ResolveDevices), supervised until a signal (each hands its job back,
+// exit 0) or until all of them finished by themselves.
+int RunWorkerDevicesCommand(const std::string& devices, WorkerProcessFlags flags,
+                            const std::string& self_exe);
 int RunSubmitCommand(const ConnectionFlags& conn, const std::string& spec_path);
 int RunStatusCommand(const QueryFlags& flags);
 int RunResultsCommand(const QueryFlags& flags);
@@ -61,7 +67,8 @@ struct LocalRunFlags {
   std::string spec_path;
   int workers = 1;
   std::string db = "gridsearch.db";
-  std::string device = "cpu";
+  std::string device = "cpu";      // every worker's, unless `devices` is set
+  std::string devices;             // set: one worker per device of this list (or all)
   int threads = 0;                 // per worker; 0: cores / workers
   double lease_timeout_seconds = 60;
   int max_attempts = 3;

@@ -1,8 +1,6 @@
 // `gridsearch run`: a coordinator on a loopback port, N worker processes and
 // a progress bar, all on this machine, ending with the ranking table.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,30 +14,13 @@
 #include "coordinator/format.h"
 #include "common/sweep_spec.h"
 #include "cli/plot.h"
+#include "cli/worker_processes.h"
 #include "coordinator/server.h"
+#include "worker/devices.h"
+#include "worker/supervisor.h"
 
 namespace gridsearch {
 namespace {
-
-pid_t SpawnWorker(const std::string& exe, const std::vector<std::string>& args,
-                  const std::string& log_path) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;  // parent (or -1)
-  // Child: log to the shared file, then exec (which resets the handlers).
-  int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd >= 0) {
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-  }
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(exe.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(exe.c_str(), argv.data());
-  std::perror("exec gridsearch worker");
-  _exit(127);
-}
 
 void DrawProgress(const SweepSummary& s, bool tty, bool final_line) {
   int64_t finished = s.done + s.diverged + s.failed + s.cancelled;
@@ -81,6 +62,19 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
     std::fprintf(stderr, "gridsearch: --workers must be at least 1\n");
     return kExitBadInput;
   }
+  // The devices are checked before anything starts.
+  std::vector<std::string> devices;
+  if (!f.devices.empty()) {
+    s = ResolveDevices(f.devices, &devices);
+  } else {
+    std::string device;
+    s = CanonicalDevice(f.device, &device);
+    devices.assign(f.workers, device);
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "gridsearch: %s\n", s.message().c_str());
+    return kExitBadInput;
+  }
 
   // Signals go to a watcher thread; the loop below reacts to the flag.
   // SIGINT/SIGTERM set a flag that the loop below reacts to.
@@ -108,31 +102,46 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
     std::fprintf(stderr, "gridsearch: %s: %s\n", f.spec_path.c_str(), s.ToString().c_str());
     return kExitBadInput;
   }
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int threads = f.threads > 0 ? f.threads : std::max(1, cores / f.workers);
-  std::string log_path = f.db + ".workers.log";
+  const int n = static_cast<int>(devices.size());
+  const int threads = f.threads > 0 ? f.threads : DefaultThreadsPerProcess(n);
+  const std::string log_path = f.db + ".workers.log";
+  std::string where = devices[0];
+  for (size_t i = 1; i < devices.size(); ++i) where += "," + devices[i];
   std::fprintf(stderr,
                "sweep %lld \"%s\": %lld jobs (%lld configurations x %zu seeds), %d worker(s) x %d "
                "thread(s) on %s, budget %s per job\n"
                "database %s, worker log %s, coordinator %s\n",
                static_cast<long long>(sweep_id), spec.name.c_str(), static_cast<long long>(total),
-               static_cast<long long>(configs), spec.seeds.size(), f.workers, threads,
-               f.device.c_str(), FormatDuration(spec.budget_seconds).c_str(), f.db.c_str(),
-               log_path.c_str(), server->address().c_str());
+               static_cast<long long>(configs), spec.seeds.size(), n, threads, where.c_str(),
+               FormatDuration(spec.budget_seconds).c_str(), f.db.c_str(), log_path.c_str(),
+               server->address().c_str());
 
-  auto worker_args = [&](int i) {
-    return std::vector<std::string>{"worker", "--coordinator", server->address(), "--device",
-                                    f.device, "--threads", std::to_string(threads), "--worker-id",
-                                    "local-" + std::to_string(i)};
+  // The workers: the same supervisor as `gridsearch worker --devices`. Its
+  // own lines go to the workers' log; the progress bar stays readable.
+  WorkerProcessFlags processes;
+  processes.coordinator = server->address();
+  processes.threads = threads;
+  processes.worker_id_base = "local";
+  SupervisorOptions supervision;
+  supervision.executable = self_exe;
+  supervision.log_path = log_path;
+  supervision.max_restarts = 3 * n;
+  supervision.stop_grace_seconds = 10;
+  supervision.log = [log_path](const std::string& line) {
+    if (FILE* log = std::fopen(log_path.c_str(), "a")) {
+      std::fprintf(log, "supervisor: %s\n", line.c_str());
+      std::fclose(log);
+    }
   };
-  std::vector<pid_t> workers(f.workers, -1);
-  for (int i = 0; i < f.workers; ++i) workers[i] = SpawnWorker(self_exe, worker_args(i), log_path);
-  int restarts_left = 3 * f.workers;
+  Supervisor workers(supervision, WorkerProcesses(devices, processes));
+  s = workers.Start();
+  if (!s.ok()) std::fprintf(stderr, "gridsearch: %s\n", s.ToString().c_str());
 
   const bool tty = isatty(STDERR_FILENO) && !f.quiet;
   SweepSummary summary;
   auto last_print = std::chrono::steady_clock::now() - std::chrono::hours(1);
   int64_t last_finished = -1;
+  int restarts_seen = 0;
   while (true) {
     s = server->store()->GetSweep(sweep_id, &summary);
     if (!s.ok()) break;
@@ -151,21 +160,14 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
                    f.db.c_str());
       break;
     }
-    // A worker that died is replaced while work remains.
-    for (int i = 0; i < f.workers; ++i) {
-      int wstatus = 0;
-      if (workers[i] > 0 && waitpid(workers[i], &wstatus, WNOHANG) == workers[i]) {
-        workers[i] = -1;
-        if (restarts_left-- > 0) {
-          std::fprintf(stderr, "\nworker local-%d exited (status %d); starting another (see %s)\n",
-                       i, wstatus, log_path.c_str());
-          workers[i] = SpawnWorker(self_exe, worker_args(i), log_path);
-        }
-      }
+    // A worker that died is started again (with backoff) while work remains.
+    workers.Poll();
+    if (workers.restarts() > restarts_seen) {
+      restarts_seen = workers.restarts();
+      std::fprintf(stderr, "\na worker exited; starting another (%d restart(s) so far, see %s)\n",
+                   restarts_seen, log_path.c_str());
     }
-    bool any_alive = false;
-    for (pid_t p : workers) any_alive = any_alive || p > 0;
-    if (!any_alive) {
+    if (!workers.Active()) {
       std::fprintf(stderr, "\nall workers exited too often; see %s\n", log_path.c_str());
       break;
     }
@@ -173,23 +175,7 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
   }
   int64_t finished = summary.done + summary.diverged + summary.failed + summary.cancelled;
   if (!f.quiet && (tty || finished != last_finished)) DrawProgress(summary, tty, true);
-
-  for (pid_t p : workers)
-    if (p > 0) kill(p, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (pid_t& p : workers) {
-    while (p > 0) {
-      if (waitpid(p, nullptr, WNOHANG) == p) {
-        p = -1;
-      } else if (std::chrono::steady_clock::now() > deadline) {
-        kill(p, SIGKILL);
-        waitpid(p, nullptr, 0);
-        p = -1;
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-  }
+  workers.Stop(SIGTERM);
 
   // The tables, then the figures beside the database.
   TableRequest req;

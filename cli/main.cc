@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/train_command.h"
 #include "coordinator/format.h"
 
 namespace {
@@ -36,6 +37,9 @@ void AddFormat(CLI::App* cmd, std::string* format) {
 
 int main(int argc, char** argv) {
   using namespace gridsearch;
+  // `train` has its own flags (shared with gridsearch-train, which is built
+  // without CLI11) and the default signal handling: Ctrl-C just stops it.
+  if (argc >= 2 && std::string(argv[1]) == "train") return RunTrainMain(argc - 1, argv + 1);
   InstallShutdownHandler();
   CLI::App app{"gridsearch: distributed, time-budgeted hyperparameter grid search"};
   app.require_subcommand(1);
@@ -67,9 +71,21 @@ int main(int argc, char** argv) {
   auto* w = app.add_subcommand("worker", "lease jobs from a coordinator and train them");
   ConnectionFlags worker_conn;
   AddConnection(w, &worker_conn);
-  w->add_option("--device", work.trainer.device, "cpu or cuda:N")->capture_default_str();
-  w->add_option("--threads", work.trainer.threads, "LibTorch threads (0: LibTorch's default)")
+  std::string worker_devices;
+  auto* device_opt =
+      w->add_option("--device", work.trainer.device, "cpu or cuda:N: this process trains on it")
+          ->capture_default_str();
+  w->add_option("--devices", worker_devices,
+                "one training process per device, supervised and restarted: all (every "
+                "visible CUDA device, else cpu) or a list such as cuda:0,cuda:2 or cpu,cpu")
+      ->excludes(device_opt);
+  w->add_option("--threads", work.trainer.threads,
+                "LibTorch threads per process (0: LibTorch's default; with --devices, "
+                "cores / processes)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  w->add_option("--max-steps", work.trainer.max_steps,
+                "end each job after this many steps even if time is left (0: only the budget)")
+      ->check(CLI::NonNegativeNumber);
   w->add_option("--worker-id", work.worker_id, "name in the coordinator's records (default host-pid)");
   w->add_option("--max-jobs", work.max_jobs, "exit after this many jobs (0: never)")
       ->check(CLI::NonNegativeNumber);
@@ -171,9 +187,16 @@ int main(int argc, char** argv) {
   LocalRunFlags run;
   auto* rn = app.add_subcommand("run", "run a sweep on this machine: coordinator, workers, tables");
   rn->add_option("spec", run.spec_path, "sweep spec file")->required();
-  rn->add_option("--workers", run.workers, "worker processes")->check(CLI::Range(1, 256))->capture_default_str();
+  auto* run_workers = rn->add_option("--workers", run.workers, "worker processes on --device")
+                          ->check(CLI::Range(1, 256))->capture_default_str();
   rn->add_option("--db", run.db, "SQLite file for the results")->capture_default_str();
-  rn->add_option("--device", run.device, "cpu or cuda:N")->capture_default_str();
+  auto* run_device = rn->add_option("--device", run.device, "cpu or cuda:N, for every worker")
+                         ->capture_default_str();
+  rn->add_option("--devices", run.devices,
+                 "one worker per device instead: all, or a list such as cuda:0,cuda:1 or "
+                 "cpu,cpu")
+      ->excludes(run_device)
+      ->excludes(run_workers);
   rn->add_option("--threads", run.threads, "LibTorch threads per worker (0: cores / workers)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   rn->add_option("--lease-timeout", run.lease_timeout_seconds,
@@ -183,6 +206,11 @@ int main(int argc, char** argv) {
   rn->add_flag("--quiet", run.quiet, "no progress bar");
   rn->add_flag("--no-plots", run.no_plots, "do not write the figures beside the database");
   AddFormat(rn, &run.format);
+
+  // train: dispatched above, before CLI11; listed here for --help.
+  app.add_subcommand("train", "train one job (JOB.json) on this machine, no coordinator; "
+                              "`gridsearch train --help` for its options")
+      ->allow_extras();
 
   // models
   std::string models_format = "table";
@@ -206,6 +234,18 @@ int main(int argc, char** argv) {
     if (!s.ok()) {
       std::fprintf(stderr, "gridsearch: worker: %s\n", s.ToString().c_str());
       return kExitBadInput;
+    }
+    if (!worker_devices.empty()) {
+      WorkerProcessFlags processes;
+      processes.coordinator = worker_conn.coordinator;
+      processes.token_file = worker_conn.token_file;
+      processes.tls_ca = worker_conn.tls_ca;
+      processes.threads = work.trainer.threads;
+      processes.worker_id_base = work.worker_id;
+      processes.max_jobs = work.max_jobs;
+      processes.exit_when_idle_seconds = work.exit_when_idle_seconds;
+      processes.max_steps = work.trainer.max_steps;
+      return RunWorkerDevicesCommand(worker_devices, processes, SelfExe(argv[0]));
     }
     return RunWorkerCommand(work);
   }

@@ -2,8 +2,11 @@
 
 # One interface target that carries the torch include paths, libraries and
 # (when enabled) the precompiled <torch/torch.h>. Torch targets link it.
+# Threads is part of it so that every torch translation unit, the PCH's own
+# included, is compiled with -pthread: g++ refuses a PCH built with a
+# different _REENTRANT.
 add_library(gridsearch_torch INTERFACE)
-target_link_libraries(gridsearch_torch INTERFACE ${TORCH_LIBRARIES})
+target_link_libraries(gridsearch_torch INTERFACE ${TORCH_LIBRARIES} Threads::Threads)
 target_include_directories(gridsearch_torch INTERFACE ${TORCH_INCLUDE_DIRS})
 
 # A small static library whose only job is to own the torch PCH, so that every
@@ -29,9 +32,14 @@ function(gs_add_test name)
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main Threads::Threads)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
-  target_compile_definitions(${name} PRIVATE
-    GRIDSEARCH_BIN="$<TARGET_FILE:gridsearch>"
-    GRIDSEARCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_compile_definitions(${name} PRIVATE GRIDSEARCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(TARGET gridsearch)
+    target_compile_definitions(${name} PRIVATE GRIDSEARCH_BIN="$<TARGET_FILE:gridsearch>")
+  endif()
+  if(TARGET gridsearch-train)
+    target_compile_definitions(${name} PRIVATE
+      GRIDSEARCH_TRAIN_BIN="$<TARGET_FILE:gridsearch-train>")
+  endif()
   if(T_TORCH)
     gs_torch_target(${name})
   endif()

@@ -443,4 +443,19 @@ std::string ParamsToJson(const std::string& optimizer, const std::map<std::strin
   return ParamsObject(optimizer, params).dump();
 }
 
+Status MakeJobSpec(const SweepSpec& spec, const std::string& optimizer,
+                   const std::map<std::string, double>& grid_params, int64_t seed, JobSpec* job) {
+  *job = JobSpec();
+  job->optimizer = optimizer;
+  GS_RETURN_IF_ERROR(ResolveParams(optimizer, grid_params, &job->params));
+  job->seed = seed;
+  job->model = spec.model;
+  job->dataset = spec.dataset;
+  job->batch_size = spec.batch_size;
+  job->budget_seconds = spec.budget_seconds;
+  job->decay_steps = spec.decay_steps;
+  job->dropout = spec.dropout;
+  return Status::OK();
+}
+
 }  // namespace gridsearch

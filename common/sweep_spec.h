@@ -65,6 +65,15 @@ std::vector<GridPoint> ExpandGrid(const SweepSpec& spec);
 int64_t CountConfigurations(const SweepSpec& spec);
 int64_t CountJobs(const SweepSpec& spec);
 
+// The job of one configuration (`optimizer` with its grid values
+// `grid_params`) and `seed` of `spec`, as a worker is given it: every
+// parameter of the optimizer (the catalog's defaults for the rest), and the
+// spec's model, data set, batch size, budget, decay steps and dropout. Ids
+// and the attempt are left 0. InvalidArgument for an unknown optimizer or
+// parameter.
+Status MakeJobSpec(const SweepSpec& spec, const std::string& optimizer,
+                   const std::map<std::string, double>& grid_params, int64_t seed, JobSpec* job);
+
 // Canonical JSON for a parameter map: sorted keys, booleans as true/false.
 std::string ParamsToJson(const std::string& optimizer, const std::map<std::string, double>& params);
 

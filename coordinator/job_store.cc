@@ -372,22 +372,20 @@ Status JobStore::TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* le
     GS_RETURN_IF_ERROR(st->Step(&row));
     if (!row) return Status::OK();
     JobSpec& job = leased->job;
-    job.job_id = st->Int(0);
-    job.sweep_id = st->Int(1);
-    job.seed = st->Int(2);
-    job.attempt = static_cast<int32_t>(st->Int(3)) + 1;
-    job.optimizer = st->Text(4);
-    std::string params_json = st->Text(5);
+    const int64_t job_id = st->Int(0);
+    const int64_t sweep_id = st->Int(1);
+    const int64_t seed = st->Int(2);
+    const int32_t attempt = static_cast<int32_t>(st->Int(3)) + 1;
+    const std::string optimizer = st->Text(4);
+    const std::string params_json = st->Text(5);
     st->Reset();
     std::shared_ptr<const SweepSpec> spec;
-    GS_RETURN_IF_ERROR(SpecFor(db, job.sweep_id, &spec));
-    GS_RETURN_IF_ERROR(ResolveParams(job.optimizer, ParseParams(params_json), &job.params));
-    job.model = spec->model;
-    job.dataset = spec->dataset;
-    job.batch_size = spec->batch_size;
-    job.budget_seconds = spec->budget_seconds;
-    job.decay_steps = spec->decay_steps;
-    job.dropout = spec->dropout;
+    GS_RETURN_IF_ERROR(SpecFor(db, sweep_id, &spec));
+    // The same construction as `gridsearch train`'s, so both train one job alike.
+    GS_RETURN_IF_ERROR(MakeJobSpec(*spec, optimizer, ParseParams(params_json), seed, &job));
+    job.job_id = job_id;
+    job.sweep_id = sweep_id;
+    job.attempt = attempt;
     leased->lease_id = NewLeaseId();
     leased->lease_timeout_seconds = options_.lease_timeout_seconds;
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coordinator/database.h"
+#include "tests/coordinator_fixture.h"
 #include "tests/test_util.h"
 
 namespace gridsearch {
@@ -24,26 +25,8 @@ using testing::WaitFor;
 
 const std::string kBin = GRIDSEARCH_BIN;
 
-class EndToEndTest : public ::testing::Test {
+class EndToEndTest : public testing::CoordinatorFixture {
  protected:
-  std::string Db() const { return dir_.File("sweep.db"); }
-  std::string Log() const { return dir_.File("log.txt"); }
-
-  // Starts a coordinator on a free loopback port; returns its address.
-  std::string StartCoordinator(double lease_timeout) {
-    std::string port_file = dir_.File("port");
-    coordinator_ = std::make_unique<Process>(
-        std::vector<std::string>{kBin, "coordinator", "--db", Db(), "--listen", "127.0.0.1:0",
-                                 "--port-file", port_file, "--lease-timeout",
-                                 std::to_string(lease_timeout)},
-        Log());
-    EXPECT_TRUE(WaitFor([&] { return !testing::ReadFile(port_file).empty(); }, 30))
-        << testing::ReadFile(Log());
-    std::string addr = testing::ReadFile(port_file);
-    while (!addr.empty() && (addr.back() == '\n' || addr.back() == ' ')) addr.pop_back();
-    return addr;
-  }
-
   std::unique_ptr<Process> StartWorker(const std::string& addr, const std::string& id) {
     return std::make_unique<Process>(
         std::vector<std::string>{kBin, "worker", "--coordinator", addr, "--threads", "1",
@@ -51,23 +34,10 @@ class EndToEndTest : public ::testing::Test {
         Log());
   }
 
-  std::string Submit(const std::string& addr, const json& spec, int* code) {
-    std::string path = dir_.File("spec.json");
-    testing::WriteFile(path, spec.dump());
-    std::string out, err;
-    *code = RunCommand({kBin, "submit", path, "--coordinator", addr}, &out, &err);
-    return out + err;
-  }
-
-  std::string Query(const std::string& sql) { return testing::QueryOne(Db(), sql); }
-
   int64_t Count(const std::string& where) {
     std::string v = Query("SELECT COUNT(*) FROM jobs WHERE " + where);
     return v.empty() ? -1 : std::stoll(v);
   }
-
-  TempDir dir_;
-  std::unique_ptr<Process> coordinator_;
 };
 
 json FashionSpec(double budget, std::vector<int> seeds, json optimizers) {

@@ -1,7 +1,5 @@
 #include "tests/test_util.h"
 
-#include "coordinator/database.h"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -128,21 +126,6 @@ bool WaitFor(const std::function<bool()>& cond, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return cond();
-}
-
-std::string QueryOne(const std::string& db_path, const std::string& sql) {
-  std::unique_ptr<Database> db;
-  if (!Database::Open(db_path, true, &db).ok()) return "";
-  Statement st;
-  if (!db->Prepare(sql, &st).ok()) return "";
-  bool row = false;
-  if (!st.Step(&row).ok() || !row || st.IsNull(0)) return "";
-  return st.Text(0);
-}
-
-int64_t QueryNumber(const std::string& db_path, const std::string& sql) {
-  std::string v = QueryOne(db_path, sql);
-  return v.empty() ? -1 : std::stoll(v);
 }
 
 std::string ReadFile(const std::string& path) {

@@ -48,12 +48,16 @@ int RunCommand(const std::vector<std::string>& argv, std::string* out, std::stri
 // Polls `cond` every 50 ms until it holds or `seconds` pass.
 bool WaitFor(const std::function<bool()>& cond, double seconds);
 
-// The first column of the first row of `sql` on the SQLite file at
+// (tests/test_db.cc, for the tests that link the coordinator.) The first
+// column of the first row of `sql` on the SQLite file at
 // `db_path`, read through its own read-only connection; "" when the file,
 // the query or the value is missing (NULL).
 std::string QueryOne(const std::string& db_path, const std::string& sql);
 // QueryOne as a number; -1 when missing.
 int64_t QueryNumber(const std::string& db_path, const std::string& sql);
+// The first column of every row, as the doubles stored (NULL: NaN). Exact,
+// unlike SQLite's own printf of a REAL.
+std::vector<double> QueryDoubles(const std::string& db_path, const std::string& sql);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);

@@ -350,6 +350,89 @@ TEST(TrainerTest, BadJobsAreErrorsNotExceptions) {
   EXPECT_NE(s.message().find("tpu:0"), std::string::npos) << s.message();
 }
 
+TEST(TrainerTest, DivergenceIsFoundAtAFlushAndTheCurveKeepsTheFinitePoints) {
+  // Losses are read once per flush (here every 4 steps): the steps after the
+  // first non-finite loss are dropped, whatever they gave.
+  TrainerOptions options = Options();
+  options.flush_interval_seconds = 1000;
+  options.flush_max_points = 4;
+  Trainer trainer(options);
+  for (int64_t train_size : {1000, 600}) {
+    const char* optimizer = "sgd";
+    const std::map<std::string, double> params = {{"lr", 1e6}};
+    JobSpec job = MakeJob(optimizer, "mlp", 20, params);
+    job.dataset.train_size = train_size;
+    Recorder recorder;
+    JobResult result;
+    Status s = trainer.Run(job, recorder.Sink(), &result);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_TRUE(result.diverged) << optimizer;
+    EXPECT_LT(result.train_seconds, 10) << optimizer;
+    EXPECT_EQ(static_cast<int64_t>(recorder.points.size()), result.steps) << optimizer;
+    for (size_t i = 0; i < recorder.points.size(); ++i) {
+      EXPECT_TRUE(std::isfinite(recorder.points[i].loss));
+      EXPECT_EQ(recorder.points[i].step, static_cast<int64_t>(i + 1));
+    }
+    for (size_t b : recorder.batch_sizes) EXPECT_LE(b, 4u);
+    if (!recorder.points.empty()) {
+      EXPECT_NEAR(result.log_loss_integral, ExpectedLogLossIntegral(recorder.points), 1e-9);
+    } else {
+      EXPECT_TRUE(std::isnan(result.log_loss_integral));
+    }
+  }
+}
+
+TEST(TrainerTest, AStepLimitEndsTrainingAndStepsInFlightChangeNothingButTiming) {
+  // With one thread and a step limit the run is exactly reproducible, and
+  // queuing steps ahead (as on a GPU) gives the same curve and metrics.
+  std::vector<double> losses[2];
+  double final_loss[2] = {0, 0};
+  for (int depth : {1, 3}) {
+    TrainerOptions options = Options();
+    options.threads = 1;
+    options.max_steps = 25;
+    options.steps_in_flight = depth;
+    options.flush_max_points = 7;
+    Trainer trainer(options);
+    JobSpec job = MakeJob("sgd", "mlp", 60, {{"lr", 0.05}, {"momentum", 0.9}});
+    job.dataset.train_size = 1000;
+    Recorder recorder;
+    JobResult result;
+    ASSERT_TRUE(trainer.Run(job, recorder.Sink(), &result).ok());
+    EXPECT_EQ(result.steps, 25);
+    EXPECT_LT(result.train_seconds, 30);  // the limit ended it, not the budget
+    ASSERT_EQ(recorder.points.size(), 25u);
+    double previous = 0;
+    for (const CurvePoint& p : recorder.points) {
+      EXPECT_GT(p.elapsed_seconds, previous);
+      previous = p.elapsed_seconds;
+    }
+    losses[depth == 1 ? 0 : 1] = recorder.Losses();
+    final_loss[depth == 1 ? 0 : 1] = result.final_train_loss;
+  }
+  EXPECT_EQ(losses[0], losses[1]);
+  EXPECT_EQ(final_loss[0], final_loss[1]);
+}
+
+TEST(TrainerTest, OvershootStaysWithinTheStepsInFlight) {
+  for (int depth : {1, 2}) {
+    TrainerOptions options = Options();
+    options.steps_in_flight = depth;
+    Trainer trainer(options);
+    const double budget = 0.5;
+    JobSpec job = MakeJob("sgd", "mlp", budget, {{"lr", 0.01}});
+    job.dataset.train_size = 1000;
+    Recorder recorder;
+    JobResult result;
+    ASSERT_TRUE(trainer.Run(job, recorder.Sink(), &result).ok());
+    ASSERT_GT(result.steps, 3);
+    EXPECT_GE(result.train_seconds, budget);
+    EXPECT_LE(result.train_seconds - budget, (depth + 1) * LongestStep(recorder.points) + 0.25)
+        << "depth " << depth;
+    EXPECT_LE(recorder.points.back().elapsed_seconds, result.train_seconds);
+  }
+}
+
 TEST(TrainerTest, FashionMnistMlpLearnsAndDataIsCached) {
   if (!HaveFashionMnist()) GTEST_SKIP() << "no Fashion-MNIST in " << kFashionMnist;
   Trainer trainer(Options());

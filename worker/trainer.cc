@@ -9,11 +9,15 @@
 #endif
 #endif
 
+#include <ATen/Context.h>
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <limits>
 #include <map>
@@ -26,6 +30,7 @@
 #include "models/datasets.h"
 #include "models/models.h"
 #include "optimizers/baseline.h"
+#include "worker/step_fence.h"
 
 namespace gridsearch {
 namespace {
@@ -102,6 +107,15 @@ class LogLossAverage {
   double last_value_ = 0;
   double area_ = 0;
 };
+
+// A host tensor on `device`. To a GPU the copy goes from pinned memory
+// without waiting for the steps still queued (LibTorch's pinned allocator
+// keeps the buffer until the copy is done); a pageable copy would stall the
+// host until the device caught up, once per epoch.
+torch::Tensor ToDeviceAsync(const torch::Tensor& host, const torch::Device& device) {
+  if (!device.is_cuda()) return host.to(device);
+  return host.pin_memory().to(device, /*non_blocking=*/true);
+}
 
 // Cross-entropy of logits against class indices, as the papers use.
 torch::Tensor CrossEntropy(const torch::Tensor& logits, const torch::Tensor& targets,
@@ -227,55 +241,100 @@ Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResul
   result->setup_seconds = Seconds(Clock::now() - setup_start);
 
   // --- Training under the budget. ---
+  // A step's loss (and PAL's rate) stay on the device until the next flush,
+  // which copies them all to the host at once: no host sync per step.
+  struct StepRecord {
+    CurvePoint point;      // everything but the loss (and PAL's rate)
+    torch::Tensor loss;    // 0-dim, on the device
+    torch::Tensor rate;    // PAL's effective learning rate; undefined for the others
+  };
   const size_t flush_max_points = std::max<size_t>(1, options.flush_max_points);
   const Clock::duration flush_interval = FromSeconds(options.flush_interval_seconds);
-  std::vector<CurvePoint> pending;
+  const size_t steps_in_flight = static_cast<size_t>(
+      options.steps_in_flight > 0 ? options.steps_in_flight : (device.is_cuda() ? 2 : 1));
+  std::deque<StepRecord> in_flight;  // recorded in the fence, not yet seen finished
+  std::vector<StepRecord> pending;   // finished, not yet flushed
   pending.reserve(std::min<size_t>(flush_max_points, 4096));
-  // PAL's learning rate for each pending point, left on the device by the
-  // step and read here, one copy per flush instead of a sync per step.
-  std::vector<torch::Tensor> pending_rates;
+  LogLossAverage log_loss;
+  int64_t finite_steps = 0;  // steps whose loss was read and found finite
   Clock::time_point last_flush = Clock::now();
+
+  // Reads the pending losses, hands the finite points before the first
+  // non-finite one to the sink, and sets result->diverged if there was one.
   auto flush = [&]() -> Status {
     last_flush = Clock::now();
+    if (result->diverged) pending.clear();  // steps after the divergence do not count
     if (pending.empty()) return Status::OK();
-    if (!pending_rates.empty()) {
-      const torch::Tensor rates =
-          torch::stack(pending_rates).to(torch::kCPU, torch::kDouble).contiguous();
-      const double* rate = rates.data_ptr<double>();
-      for (size_t i = 0; i < pending.size() && i < pending_rates.size(); ++i)
-        pending[i].learning_rate = rate[i];
-      pending_rates.clear();
+    std::vector<torch::Tensor> losses, rates;
+    losses.reserve(pending.size());
+    for (const StepRecord& r : pending) {
+      losses.push_back(r.loss);
+      if (r.rate.defined()) rates.push_back(r.rate);
     }
-    Status s = sink ? sink(pending) : Status::OK();
+    const torch::Tensor host_losses =
+        torch::stack(losses).to(torch::kCPU, torch::kDouble).contiguous();
+    torch::Tensor host_rates;
+    if (!rates.empty() && rates.size() == pending.size())
+      host_rates = torch::stack(rates).to(torch::kCPU, torch::kDouble).contiguous();
+    const double* loss = host_losses.data_ptr<double>();
+    const double* rate = host_rates.defined() ? host_rates.data_ptr<double>() : nullptr;
+    std::vector<CurvePoint> points;
+    points.reserve(pending.size());
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (!std::isfinite(loss[i])) {
+        // The curve and its log-loss average hold only finite losses; the
+        // steps after this one trained on garbage and are not counted.
+        result->diverged = true;
+        break;
+      }
+      CurvePoint p = pending[i].point;
+      p.loss = loss[i];
+      if (rate != nullptr) p.learning_rate = rate[i];
+      log_loss.Add(p.elapsed_seconds, p.loss);
+      points.push_back(p);
+    }
     pending.clear();
-    return s;
+    finite_steps += static_cast<int64_t>(points.size());
+    if (points.empty() || !sink) return Status::OK();
+    return sink(points);
   };
 
-  LogLossAverage log_loss;
   model->train();
   torch::Tensor order;
   torch::Tensor crop_flip;  // per-example augmentation of this epoch, on the device
-  int64_t step = 0;
+  int64_t step = 0;         // steps queued
   int64_t batch_in_epoch = steps_per_epoch;  // draw an order before the first step
+  StepFence fence(device);
   const Clock::time_point train_start = Clock::now();
   const Clock::time_point deadline = train_start + FromSeconds(job.budget_seconds);
-  Clock::time_point train_end = train_start;
+  Clock::time_point last_finished = train_start;  // when the newest finished step was seen done
+
+  // Waits for the oldest step in flight; its point joins the pending ones.
+  auto finish_oldest = [&]() {
+    last_finished = fence.WaitOldest();
+    StepRecord r = std::move(in_flight.front());
+    in_flight.pop_front();
+    r.point.elapsed_seconds = Seconds(last_finished - train_start);
+    pending.push_back(std::move(r));
+  };
+
   for (;;) {
-    // A step starts only while time is left, so the overshoot is at most one
-    // step (plus a flush of the curve, which the sink keeps short).
-    const Clock::time_point now = Clock::now();
-    if (now >= deadline) {
-      train_end = now;
-      break;
-    }
+    // Finished device work first: at most steps_in_flight steps stay queued.
+    while (in_flight.size() >= steps_in_flight) finish_oldest();
+    if (pending.size() >= flush_max_points || Clock::now() - last_flush >= flush_interval)
+      GS_RETURN_IF_ERROR(flush());
+    if (result->diverged) break;
+    // A step starts only while time is left (and below the step limit).
+    if (Clock::now() >= deadline) break;
+    if (options.max_steps > 0 && step >= options.max_steps) break;
+
     if (batch_in_epoch == steps_per_epoch) {
       // One host-to-device copy per epoch, none per step: the order (and
       // the augmentation) of a whole epoch move at once.
-      order = torch::randperm(train_size, order_generator, torch::kLong).to(device);
+      order = ToDeviceAsync(torch::randperm(train_size, order_generator, torch::kLong), device);
       if (job.dataset.augment)
-        crop_flip =
-            DrawCropFlip(steps_per_epoch * batch_size, kAugmentPadding, augment_generator)
-                .to(device);
+        crop_flip = ToDeviceAsync(
+            DrawCropFlip(steps_per_epoch * batch_size, kAugmentPadding, augment_generator), device);
       batch_in_epoch = 0;
     }
     const int64_t batch_begin = batch_in_epoch * batch_size;
@@ -286,59 +345,39 @@ Status Trainer::Impl::RunJob(const JobSpec& job, const CurveSink& sink, JobResul
     const torch::Tensor y = data->train_y.index_select(0, index);
 
     const double lr = schedule.At(step);
-    torch::Tensor loss;
+    StepRecord record;
     if (line_search) {
       // PAL zeroes the gradients and evaluates this batch's loss itself,
-      // with backward at theta and without at its measuring point; its
-      // update is done when step returns, and the loss is l(0).
-      loss = optimizer->step(
+      // with backward at theta and without at its measuring point, and
+      // makes no update from a non-finite loss; the loss it returns is l(0).
+      record.loss = optimizer->step(
           [&] { return CrossEntropy(model->forward(x), y, at::Reduction::Mean); });
+      record.rate = LastEffectiveLearningRate(*optimizer);
     } else {
       SetLearningRate(*optimizer, lr);
       optimizer->zero_grad();
-      loss = CrossEntropy(model->forward(x), y, at::Reduction::Mean);
-    }
-    // Reading the loss synchronises host and device once per step. On the
-    // CPU that is free; on a GPU it is a per-step sync we accept for now (the
-    // divergence check and the curve need the value). A later GPU version
-    // should keep the losses on the device and read them in batches.
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value)) {
-      // No update from a non-finite loss (PAL makes none when l(0) is not
-      // finite), and no curve point: the curve and its log-loss average hold
-      // only finite losses.
-      result->diverged = true;
-      train_end = Clock::now();
-      break;
-    }
-    if (!line_search) {
+      torch::Tensor loss = CrossEntropy(model->forward(x), y, at::Reduction::Mean);
       loss.backward();
       optimizer->step();
+      record.loss = loss.detach();
     }
-    // On a GPU the update is still queued here; wait for it so that the
-    // point's time and the next deadline check measure finished work. Given
-    // the loss read above this costs little; when that read goes, keep the
-    // sync at the deadline checks only.
-    if (device.is_cuda()) torch::cuda::synchronize();
+    fence.Record();
     ++step;
     ++batch_in_epoch;
-
-    CurvePoint point;
-    point.elapsed_seconds = Seconds(Clock::now() - train_start);
-    point.step = step;
-    point.epoch = static_cast<double>(step * batch_size) / static_cast<double>(train_size);
-    point.loss = loss_value;
-    point.learning_rate = lr;  // PAL's own rate replaces it at the flush
-    log_loss.Add(point.elapsed_seconds, point.loss);
-    pending.push_back(point);
-    if (line_search) pending_rates.push_back(LastEffectiveLearningRate(*optimizer));
-    if (pending.size() >= flush_max_points || Clock::now() - last_flush >= flush_interval)
-      GS_RETURN_IF_ERROR(flush());
+    record.point.step = step;
+    record.point.epoch = static_cast<double>(step * batch_size) / static_cast<double>(train_size);
+    record.point.learning_rate = lr;  // PAL's own rate replaces it at the flush
+    in_flight.push_back(std::move(record));
   }
-  result->train_seconds = Seconds(train_end - train_start);
-  result->steps = step;
-  result->epochs = static_cast<double>(step * batch_size) / static_cast<double>(train_size);
+  // The steps still queued ran on the device: wait for them, then read the
+  // last losses.
+  while (!in_flight.empty()) finish_oldest();
+  const Clock::time_point train_end = Clock::now();
   GS_RETURN_IF_ERROR(flush());
+  result->train_seconds = Seconds(train_end - train_start);
+  result->steps = finite_steps;
+  result->epochs =
+      static_cast<double>(finite_steps * batch_size) / static_cast<double>(train_size);
 
   // --- Final metrics (outside the budget). ---
   const Clock::time_point eval_start = Clock::now();
@@ -365,6 +404,7 @@ Trainer::Trainer(TrainerOptions options) : impl_(std::make_unique<Impl>(std::mov
     }
     impl_->device = torch::Device(impl_->options.device);
     if (impl_->device.is_cuda()) {
+      at::globalContext().setBenchmarkCuDNN(impl_->options.cudnn_benchmark);
       if (!torch::cuda::is_available()) {
         impl_->device_status = Status::FailedPrecondition(
             "device " + impl_->options.device + ": this LibTorch build or machine has no CUDA");
@@ -404,7 +444,22 @@ Status Trainer::Run(const JobSpec& job, const CurveSink& sink, JobResult* result
 
 std::string Trainer::DeviceName() const {
   if (!impl_->device_status.ok()) return impl_->options.device;
-  return impl_->device.str();
+  std::string name = impl_->device.str();
+  // A worker of `--devices` sees only its own GPU as cuda:0; which GPU that
+  // is, is said by the variable.
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  if (impl_->device.is_cuda() && visible != nullptr && *visible != '\0')
+    name += std::string(" (CUDA_VISIBLE_DEVICES=") + visible + ")";
+  return name;
+}
+
+void KeepFreedMemoryForTraining() {
+  // Otherwise glibc hands large activation buffers back to the kernel and
+  // every step page-faults them in again, which on a virtual machine made
+  // CNN steps about 3x slower. A job trains the same shapes step after step,
+  // so the retained memory is reused.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
 std::string Trainer::SoftwareVersion() {

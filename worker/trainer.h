@@ -4,8 +4,16 @@
 //
 // Time budget (DESIGN.md): the clock starts when the first training step
 // begins; a step starts only while time is left, so training overshoots the
-// deadline by at most one step. Setup (data, model, optimizer) and the final
-// evaluation are timed separately and do not count against the budget.
+// deadline by at most one step on the CPU. On a GPU the budget counts
+// finished device work: up to `steps_in_flight` steps are queued ahead of the
+// host (see worker/step_fence.h), so the overshoot stays within that many
+// steps, and a curve point's time is when its step was seen finished. Setup
+// (data, model, optimizer) and the final evaluation are timed separately and
+// do not count against the budget.
+//
+// Losses stay on the device and are copied to the host once per flush of
+// curve points; a non-finite loss is found there, and the job ends as
+// diverged with the finite points before it as its curve.
 //
 // Seeds: the same seed gives identical initial weights and the same order of
 // training examples for every optimizer.
@@ -33,6 +41,15 @@ struct TrainerOptions {
   double flush_interval_seconds = 1.0;
   // ...and whenever this many are pending.
   size_t flush_max_points = 512;
+  // Stop after this many steps even if time is left (0: only the budget
+  // ends training). With one thread on the CPU, a step limit makes a job's
+  // curve and metrics exactly reproducible.
+  int64_t max_steps = 0;
+  // Steps queued on the device ahead of the host; 0: 2 on a GPU, 1 on the
+  // CPU (where a step is finished when its code returns).
+  int steps_in_flight = 0;
+  // cuDNN's benchmark mode (fastest kernels for the fixed shapes of a job).
+  bool cudnn_benchmark = true;
 };
 
 // Receives batches of curve points while a job trains (and once more with the
@@ -61,6 +78,10 @@ class Trainer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Tunes this process's allocator for training (freed memory is kept for the
+// next step). Call once, before the first job.
+void KeepFreedMemoryForTraining();
 
 }  // namespace gridsearch
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include <grpcpp/grpcpp.h>
@@ -20,16 +21,19 @@ std::string Hostname() {
   return buf;
 }
 
-void Log(const char* fmt, const std::string& a, const std::string& b = "") {
+}  // namespace
+
+// "HH:MM:SS worker <id> <device>: <message>": with several workers writing
+// to one log, every line says which one and on which device.
+void Worker::Log(const char* fmt, const std::string& a, const std::string& b) const {
   std::time_t t = std::time(nullptr);
   char ts[32];
   std::strftime(ts, sizeof(ts), "%H:%M:%S", std::localtime(&t));
-  std::fprintf(stderr, "%s worker: ", ts);
+  std::fprintf(stderr, "%s worker %s %s: ", ts, options_.worker_id.c_str(),
+               trainer_->DeviceName().c_str());
   std::fprintf(stderr, fmt, a.c_str(), b.c_str());
   std::fprintf(stderr, "\n");
 }
-
-}  // namespace
 
 std::string DefaultWorkerId() { return Hostname() + "-" + std::to_string(getpid()); }
 
@@ -46,6 +50,9 @@ Worker::Worker(WorkerOptions options) : options_(std::move(options)) {
 Worker::~Worker() = default;
 
 Status Worker::Run() {
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  Log("leasing jobs from %s (%s)", options_.coordinator,
+      std::string("CUDA_VISIBLE_DEVICES=") + (visible != nullptr ? visible : "unset"));
   auto idle_since = std::chrono::steady_clock::now();
   while (!stop_.load()) {
     if (options_.max_jobs > 0 && jobs_done_ >= options_.max_jobs) break;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "common/status.h"
 #include "worker/client.h"
@@ -32,6 +33,7 @@ class Worker {
 
  private:
   Status RunJob(const v1::LeaseJobResponse& lease);
+  void Log(const char* fmt, const std::string& a, const std::string& b = "") const;
 
   WorkerOptions options_;
   std::unique_ptr<CoordinatorClient> client_;
