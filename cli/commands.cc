@@ -207,7 +207,7 @@ bool ReadTextFile(const std::string& path, std::string* text, std::string* error
   return true;
 }
 
-int RunCoordinatorCommand(const CoordinatorOptions& options) {
+int RunCoordinatorCommand(const CoordinatorOptions& options, double exit_when_finished_seconds) {
   std::unique_ptr<CoordinatorServer> server;
   CoordinatorServer* raw = nullptr;
   SignalWatcher signals([&raw](int sig) {
@@ -219,8 +219,33 @@ int RunCoordinatorCommand(const CoordinatorOptions& options) {
   raw = server.get();
   std::fprintf(stderr, "coordinator: listening on %s, database %s\n", server->address().c_str(),
                options.db_path.c_str());
+  // With --exit-when-finished, a watcher shuts the server down once no sweep
+  // has had queued or running jobs for that long (a batch allocation is
+  // handed back when its sweep is drained).
+  std::atomic<bool> done{false};
+  std::thread finished_watcher;
+  if (exit_when_finished_seconds > 0) {
+    finished_watcher = std::thread([&] {
+      auto idle_since = std::chrono::steady_clock::now();
+      while (!done.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        std::vector<SweepSummary> sweeps;
+        bool running = !server->store()->ListSweeps(&sweeps).ok();
+        for (const auto& sw : sweeps) running = running || sw.state == "running";
+        const auto now = std::chrono::steady_clock::now();
+        if (running) idle_since = now;
+        if (std::chrono::duration<double>(now - idle_since).count() >= exit_when_finished_seconds) {
+          std::fprintf(stderr, "coordinator: every sweep is finished; shutting down\n");
+          server->Shutdown();
+          return;
+        }
+      }
+    });
+  }
   server->Wait();
   server->Shutdown();
+  done.store(true);
+  if (finished_watcher.joinable()) finished_watcher.join();
   return kExitOk;
 }
 

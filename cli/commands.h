@@ -44,7 +44,9 @@ struct QueryFlags {
   size_t top = 20;
 };
 
-int RunCoordinatorCommand(const CoordinatorOptions& options);
+// Serves until SIGINT/SIGTERM, or (exit_when_finished_seconds > 0) until
+// no sweep in the file has had queued or running jobs for that long.
+int RunCoordinatorCommand(const CoordinatorOptions& options, double exit_when_finished_seconds = 0);
 int RunWorkerCommand(const WorkerOptions& options);
 // `worker --devices`: one worker process per device of `devices` (see
 // ResolveDevices), supervised until a signal (each hands its job back,

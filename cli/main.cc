@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/slurm_command.h"
 #include "cli/train_command.h"
 #include "coordinator/format.h"
 
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
   c->add_option("--tls-key", tls_key, "private key (PEM) of --tls-cert");
   c->add_flag("--insecure", coord.insecure,
               "allow listening beyond loopback without a token");
+  double exit_when_finished = 0;
+  c->add_option("--exit-when-finished", exit_when_finished,
+                "exit once no sweep has had queued or running jobs for this many seconds "
+                "(0: never)")
+      ->check(CLI::NonNegativeNumber);
 
   // worker
   WorkerOptions work;
@@ -207,6 +213,62 @@ int main(int argc, char** argv) {
   rn->add_flag("--no-plots", run.no_plots, "do not write the figures beside the database");
   AddFormat(rn, &run.format);
 
+  // slurm up / down
+  SlurmUpFlags slurm_up;
+  std::string slurm_down_state = "gridsearch-slurm";
+  auto* sl = app.add_subcommand("slurm", "run a sweep on a Slurm cluster (up, down)");
+  sl->require_subcommand(1);
+  auto* su = sl->add_subcommand(
+      "up", "submit the coordinator as a Slurm job and the workers as a job array; on an "
+            "existing state folder, resume");
+  su->add_option("spec", slurm_up.spec_path, "sweep spec file")->required();
+  su->add_option("--workers", slurm_up.workers, "tasks of the worker array")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  su->add_option("--gpus-per-worker", slurm_up.gpus_per_worker,
+                 "GPUs per task (--gres=gpu:G); each task trains one job per GPU; 0: CPU")
+      ->check(CLI::Range(0, 64))->capture_default_str();
+  su->add_option("--cpus-per-worker", slurm_up.cpus_per_worker,
+                 "CPUs per task (default: one per GPU, at least 1)")
+      ->check(CLI::Range(0, 4096));
+  su->add_option("--partition", slurm_up.partition, "Slurm partition (default: the cluster's)");
+  su->add_option("--account", slurm_up.account, "Slurm account");
+  su->add_option("--time", slurm_up.time,
+                 "time limit of each worker task, e.g. 4:00:00 (tasks requeue at the limit)");
+  su->add_option("--coordinator-time", slurm_up.coordinator_time,
+                 "time limit of the coordinator job (default: the partition's)");
+  su->add_option("--sbatch-arg", slurm_up.sbatch_args,
+                 "another sbatch option for both jobs, e.g. --sbatch-arg=--qos=high (repeatable)")
+      ->allow_extra_args(false);
+  su->add_option("--worker-arg", slurm_up.worker_args,
+                 "another `gridsearch worker` flag for every task (repeatable)")
+      ->allow_extra_args(false);
+  su->add_option("--state-dir", slurm_up.state_dir,
+                 "folder on shared storage for the database, token, address, scripts and logs")
+      ->capture_default_str();
+  su->add_option("--templates", slurm_up.templates_dir,
+                 "folder with edited coordinator.sbatch and worker.sbatch (default: built in, "
+                 "as in deploy/slurm)");
+  su->add_option("--gridsearch", slurm_up.gridsearch,
+                 "the gridsearch binary the jobs run (default: this one)");
+  su->add_option("--lease-timeout", slurm_up.lease_timeout_seconds,
+                 "seconds without a report before a job is leased again")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  su->add_option("--exit-when-idle", slurm_up.exit_when_idle_seconds,
+                 "a worker task ends after this many seconds without a job")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  su->add_option("--exit-when-finished", slurm_up.exit_when_finished_seconds,
+                 "the coordinator ends this long after the sweep is finished")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  su->add_option("--warning", slurm_up.warning_seconds,
+                 "seconds before a task's time limit at which it hands its jobs back and "
+                 "requeues (--signal=B:USR1@N)")
+      ->check(CLI::Range(10, 86400))->capture_default_str();
+  su->add_flag("--dry-run", slurm_up.dry_run, "print the sbatch scripts; submit nothing");
+  auto* sd = sl->add_subcommand("down", "cancel the sweep's Slurm jobs (workers hand their "
+                                        "jobs back first)");
+  sd->add_option("--state-dir", slurm_down_state, "the state folder of `slurm up`")
+      ->capture_default_str();
+
   // train: dispatched above, before CLI11; listed here for --help.
   app.add_subcommand("train", "train one job (JOB.json) on this machine, no coordinator; "
                               "`gridsearch train --help` for its options")
@@ -226,7 +288,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "gridsearch: coordinator: %s\n", s.ToString().c_str());
       return kExitBadInput;
     }
-    return RunCoordinatorCommand(coord);
+    return RunCoordinatorCommand(coord, exit_when_finished);
   }
   if (*w) {
     work.coordinator = worker_conn.coordinator;
@@ -278,5 +340,7 @@ int main(int argc, char** argv) {
   if (*ret) return RunRetryCommand(retry_conn, retry_sweep);
   if (*rn) return RunLocalCommand(run, SelfExe(argv[0]));
   if (*m) return RunModelsCommand(models_format);
+  if (*su) return RunSlurmUpCommand(slurm_up, SelfExe(argv[0]));
+  if (*sd) return RunSlurmDownCommand(slurm_down_state);
   return kExitError;
 }

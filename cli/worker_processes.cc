@@ -1,5 +1,7 @@
 #include "cli/worker_processes.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -25,9 +27,17 @@ std::vector<std::string> VisibleCudaDevices(size_t count) {
 
 }  // namespace
 
+int UsableCores() {
+  // The cores this process may run on: a Slurm or container allocation
+  // narrows them, and hardware_concurrency() would count the whole machine.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 int DefaultThreadsPerProcess(int processes) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, processes));
+  return std::max(1, UsableCores() / std::max(1, processes));
 }
 
 std::vector<SupervisedProcess> WorkerProcesses(const std::vector<std::string>& devices,

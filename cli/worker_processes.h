@@ -33,7 +33,9 @@ struct WorkerProcessFlags {
 std::vector<SupervisedProcess> WorkerProcesses(const std::vector<std::string>& devices,
                                                const WorkerProcessFlags& flags);
 
-// Threads each of `processes` processes gets by default on this machine.
+// The cores this process may run on (its CPU affinity).
+int UsableCores();
+// Threads each of `processes` processes gets by default: UsableCores() / processes.
 int DefaultThreadsPerProcess(int processes);
 
 }  // namespace gridsearch

@@ -2,11 +2,14 @@
 
 # One interface target that carries the torch include paths, libraries and
 # (when enabled) the precompiled <torch/torch.h>. Torch targets link it.
-# Threads is part of it so that every torch translation unit, the PCH's own
-# included, is compiled with -pthread: g++ refuses a PCH built with a
-# different _REENTRANT.
+# Every torch translation unit, the PCH's own included, is compiled with
+# -pthread: g++ refuses a PCH built with a different _REENTRANT, and targets
+# that link gRPC get -pthread from it.
 add_library(gridsearch_torch INTERFACE)
 target_link_libraries(gridsearch_torch INTERFACE ${TORCH_LIBRARIES} Threads::Threads)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(gridsearch_torch INTERFACE -pthread)
+endif()
 target_include_directories(gridsearch_torch INTERFACE ${TORCH_INCLUDE_DIRS})
 
 # A small static library whose only job is to own the torch PCH, so that every
@@ -51,4 +54,22 @@ function(gs_add_test name)
   if(T_LABELS)
     set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
   endif()
+endfunction()
+
+# gs_embed_text(OUT FUNCTION ROOT FILES...): generates the source OUT, which
+# holds FILES (named relative to ROOT) as string constants returned by
+# `const std::vector<std::pair<std::string, std::string>>& FUNCTION()` in
+# namespace gridsearch (cmake/embed_text.cmake). Editing a file regenerates it.
+function(gs_embed_text out function root)
+  set(files ${ARGN})
+  list(SORT files)
+  # A list cannot cross the command line as is: it goes joined with "|".
+  string(REPLACE ";" "|" files_arg "${files}")
+  add_custom_command(
+    OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} "-DFILES=${files_arg}" -DROOT=${root}
+            -DFUNCTION=${function} -P ${PROJECT_SOURCE_DIR}/cmake/embed_text.cmake
+    DEPENDS ${files} ${PROJECT_SOURCE_DIR}/cmake/embed_text.cmake
+    COMMENT "Embedding ${function}"
+    VERBATIM)
 endfunction()

@@ -20,11 +20,11 @@ struct Migration {
 
 std::vector<Migration> Migrations() {
   std::vector<Migration> out;
-  for (const auto& f : sql::Files()) {
+  for (const auto& [path, text] : sql::Files()) {
     const char* prefix = "migrations/";
-    if (std::strncmp(f.path, prefix, std::strlen(prefix)) != 0) continue;
-    int version = std::atoi(f.path + std::strlen(prefix));
-    if (version > 1) out.push_back({version, f.path, f.text});
+    if (std::strncmp(path.c_str(), prefix, std::strlen(prefix)) != 0) continue;
+    int version = std::atoi(path.c_str() + std::strlen(prefix));
+    if (version > 1) out.push_back({version, path.c_str(), text.c_str()});
   }
   return out;  // Files() is sorted by path, so by version
 }

@@ -17,7 +17,9 @@ struct CoordinatorOptions {
   // --- Network ---
   // Address to listen on. Port 0 picks a free port (see port_file).
   std::string listen = "127.0.0.1:50051";
-  // When set, the bound "host:port" is written here once the server is up.
+  // When set, the bound "host:port" is written here once the server is up;
+  // for a wildcard address (0.0.0.0, [::]) the host is this machine's name,
+  // which is what clients on other machines dial.
   std::string port_file;
   // Largest request accepted, in bytes.
   int max_message_bytes = 16 << 20;

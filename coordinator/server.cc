@@ -1,5 +1,7 @@
 #include "coordinator/server.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -278,10 +280,17 @@ Status CoordinatorServer::Start(const CoordinatorOptions& options, Clock* clock,
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
   s->address_ = host + ":" + std::to_string(s->port_);
   if (!options.port_file.empty()) {
+    // Clients cannot dial a wildcard address: they are told this host's name.
+    std::string advertised = s->address_;
+    if (host == "0.0.0.0" || host == "[::]" || host.empty()) {
+      char name[256] = {0};
+      if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0')
+        advertised = std::string(name) + ":" + std::to_string(s->port_);
+    }
     std::string tmp = options.port_file + ".tmp";
     {
       std::ofstream f(tmp);
-      f << s->address_ << "\n";
+      f << advertised << "\n";
       if (!f) return Status::IOError("cannot write port file " + tmp);
     }
     if (std::rename(tmp.c_str(), options.port_file.c_str()) != 0)

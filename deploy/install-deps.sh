@@ -16,6 +16,7 @@ packages=(
   gnuplot-nox
   clang libclang-rt-14-dev   # the spec fuzzer (libFuzzer)
   openssl                    # TLS certificates in the security tests
+  slurm-wlm munge            # a real one-node Slurm in the Slurm tests (ctest -L slurm)
 )
 
 missing=()

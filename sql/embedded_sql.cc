@@ -1,11 +1,17 @@
 #include "sql/embedded_sql.h"
 
 namespace gridsearch {
+
+// Generated from sql/*.sql at build time (cmake/embed_text.cmake).
+const std::vector<std::pair<std::string, std::string>>& EmbeddedSqlFiles();
+
 namespace sql {
 
+const std::vector<std::pair<std::string, std::string>>& Files() { return EmbeddedSqlFiles(); }
+
 const char* Find(const std::string& path) {
-  for (const auto& f : Files())
-    if (path == f.path) return f.text;
+  for (const auto& [name, text] : Files())
+    if (path == name) return text.c_str();
   return nullptr;
 }
 

@@ -9,13 +9,9 @@
 namespace gridsearch {
 namespace sql {
 
-struct EmbeddedFile {
-  const char* path;   // relative to sql/, e.g. "schema.sql", "migrations/002_x.sql"
-  const char* text;
-};
-
-// Every embedded file, sorted by path.
-const std::vector<EmbeddedFile>& Files();
+// Every embedded file as (path, text), sorted by path; paths are relative
+// to sql/, e.g. "schema.sql", "migrations/002_x.sql".
+const std::vector<std::pair<std::string, std::string>>& Files();
 
 // The text of `path`, or nullptr when it was not embedded.
 const char* Find(const std::string& path);

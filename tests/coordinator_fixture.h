@@ -17,6 +17,19 @@
 namespace gridsearch {
 namespace testing {
 
+// A small Fashion-MNIST sweep: the MLP on the first 2000 training images,
+// batches of 50.
+inline nlohmann::json FashionSpec(const std::string& name, double budget, std::vector<int> seeds,
+                                  nlohmann::json optimizers) {
+  return {{"name", name},
+          {"model", "mlp"},
+          {"dataset", {{"name", "fashion-mnist"}, {"train_size", 2000}}},
+          {"batch_size", 50},
+          {"budget_seconds", budget},
+          {"seeds", seeds},
+          {"optimizers", optimizers}};
+}
+
 class CoordinatorFixture : public ::testing::Test {
  protected:
   std::string Bin() const { return GRIDSEARCH_BIN; }

@@ -85,13 +85,7 @@ class DevicesEndToEndTest : public testing::CoordinatorFixture {
 };
 
 json Spec(double budget, std::vector<int> seeds, json optimizers) {
-  return {{"name", "devices"},
-          {"model", "mlp"},
-          {"dataset", {{"name", "fashion-mnist"}, {"train_size", 2000}}},
-          {"batch_size", 50},
-          {"budget_seconds", budget},
-          {"seeds", seeds},
-          {"optimizers", optimizers}};
+  return testing::FashionSpec("devices", budget, seeds, optimizers);
 }
 
 TEST_F(DevicesEndToEndTest, TwoCpuProcessesDrainASweep) {

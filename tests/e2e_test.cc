@@ -41,13 +41,7 @@ class EndToEndTest : public testing::CoordinatorFixture {
 };
 
 json FashionSpec(double budget, std::vector<int> seeds, json optimizers) {
-  return {{"name", "e2e"},
-          {"model", "mlp"},
-          {"dataset", {{"name", "fashion-mnist"}, {"train_size", 2000}}},
-          {"batch_size", 50},
-          {"budget_seconds", budget},
-          {"seeds", seeds},
-          {"optimizers", optimizers}};
+  return testing::FashionSpec("e2e", budget, seeds, optimizers);
 }
 
 TEST_F(EndToEndTest, SweepRunsThroughCoordinatorWorkersAndDatabase) {

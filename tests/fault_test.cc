@@ -24,24 +24,12 @@ namespace gridsearch {
 namespace {
 
 using json = nlohmann::json;
+using testing::FreePort;
 using testing::Process;
 using testing::RunCommand;
 using testing::WaitFor;
 
 const std::string kBin = GRIDSEARCH_BIN;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
 
 class FaultTest : public ::testing::Test {
  protected:

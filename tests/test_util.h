@@ -45,6 +45,9 @@ class Process {
 // Runs a command to completion and captures its stdout; returns exit status.
 int RunCommand(const std::vector<std::string>& argv, std::string* out, std::string* err = nullptr);
 
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+
 // Polls `cond` every 50 ms until it holds or `seconds` pass.
 bool WaitFor(const std::function<bool()>& cond, double seconds);
 

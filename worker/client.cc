@@ -52,8 +52,10 @@ Status CoordinatorClient::WithRetry(const RetryPolicy& policy, const std::atomic
     auto ctx = Context();
     grpc::Status s = call(ctx.get());
     if (s.ok()) return Status::OK();
+    // CANCELLED: a coordinator shutting down ends the calls in flight.
     bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                     s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+                     s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                     s.error_code() == grpc::StatusCode::CANCELLED;
     if (!transient) return FromGrpc(s);
     double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (waited > policy.give_up_seconds || (stop != nullptr && stop->load()))

@@ -39,7 +39,8 @@ class CoordinatorClient {
   v1::Coordinator::Stub* stub() { return stub_.get(); }
 
   // Runs `call` until it succeeds, fails with an error other than
-  // UNAVAILABLE/DEADLINE_EXCEEDED, `stop` becomes true, or the policy gives up.
+  // UNAVAILABLE/DEADLINE_EXCEEDED/CANCELLED (a coordinator shutting down),
+  // `stop` becomes true, or the policy gives up.
   Status WithRetry(const RetryPolicy& policy, const std::atomic<bool>* stop,
                    const std::function<grpc::Status(grpc::ClientContext*)>& call);
 

@@ -33,7 +33,8 @@ struct WorkerOptions {
   // --- Lifetime ---
   // Exit after this many jobs (0: never). For tests and batch schedulers.
   int64_t max_jobs = 0;
-  // Exit when no job arrived for this long (0: never).
+  // Exit when no job arrived for this long (0: never); a coordinator that
+  // cannot be reached for that long counts as no job.
   double exit_when_idle_seconds = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,12 @@ namespace {
 std::string Hostname() {
   char buf[256] = {0};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown-host";
+  return buf;
+}
+
+std::string FormatIdle(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", seconds);
   return buf;
 }
 
@@ -63,7 +70,15 @@ Status Worker::Run() {
     req.set_software(Trainer::SoftwareVersion());
     req.set_wait_seconds(options_.lease_wait_seconds);
     v1::LeaseJobResponse resp;
-    Status s = client_->WithRetry(retry_, &stop_, [&](grpc::ClientContext* ctx) {
+    // With an idle limit, a coordinator that cannot be reached counts as no
+    // job: a worker whose coordinator has finished and exited ends too.
+    RetryPolicy retry = retry_;
+    const double idle_so_far =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_since).count();
+    if (options_.exit_when_idle_seconds > 0)
+      retry.give_up_seconds = std::min(
+          retry.give_up_seconds, std::max(0.0, options_.exit_when_idle_seconds - idle_so_far));
+    Status s = client_->WithRetry(retry, &stop_, [&](grpc::ClientContext* ctx) {
       ctx->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::milliseconds(
                             static_cast<int64_t>((options_.lease_wait_seconds + 10) * 1000)));
@@ -71,10 +86,20 @@ Status Worker::Run() {
       return client_->stub()->LeaseJob(ctx, req, &resp);
     });
     if (stop_.load()) break;
+    if (!s.ok() && options_.exit_when_idle_seconds > 0 &&
+        (s.code() == Status::kUnavailable || s.code() == Status::kDeadlineExceeded ||
+         s.code() == Status::kCancelled)) {
+      Log("no job for %s s (%s); exiting", FormatIdle(options_.exit_when_idle_seconds),
+          s.ToString());
+      break;
+    }
     if (!s.ok()) return s.WithContext("leasing a job");
     if (!resp.found()) {
       double idle = std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_since).count();
-      if (options_.exit_when_idle_seconds > 0 && idle >= options_.exit_when_idle_seconds) break;
+      if (options_.exit_when_idle_seconds > 0 && idle >= options_.exit_when_idle_seconds) {
+        Log("no job for %s s; exiting", FormatIdle(options_.exit_when_idle_seconds));
+        break;
+      }
       continue;
     }
     Status job = RunJob(resp);
