@@ -6,7 +6,9 @@
 
 #include <cerrno>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -15,11 +17,13 @@
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
+#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/plot.h"
 #include "coordinator/format.h"
 #include "common/catalog.h"
+#include "common/sweep_spec.h"
 #include "coordinator/database.h"
 #include "coordinator/ranking.h"
 #include "coordinator/server.h"
@@ -189,6 +193,19 @@ Status LoadClientSecurity(const ConnectionFlags& flags, ClientSecurity* security
   return Status::OK();
 }
 
+std::string VersionText() {
+  std::ostringstream os;
+  const int cuda = CudaDeviceCount();
+  os << "gridsearch " << GRIDSEARCH_VERSION << "\n"
+     << "  " << Trainer::SoftwareVersion()
+     << (cuda > 0 ? " (CUDA, " + std::to_string(cuda) + " device(s) visible)" : std::string(" (no CUDA device visible)"))
+     << "\n"
+     << "  gRPC " << grpc::Version() << "\n"
+     << "  SQLite " << sqlite3_libversion() << "\n"
+     << "  database schema version " << Database::LatestSchemaVersion() << "\n";
+  return os.str();
+}
+
 bool ReadTextFile(const std::string& path, std::string* text, std::string* error) {
   if (path == "-") {
     std::ostringstream os;
@@ -287,6 +304,20 @@ int RunSubmitCommand(const ConnectionFlags& conn, const std::string& spec_path) 
     std::fprintf(stderr, "gridsearch: %s\n", error.c_str());
     return kExitBadInput;
   }
+  // Checked here first, so that a bad spec is named even with no
+  // coordinator running; the coordinator checks it again, with its limits.
+  SweepSpec local;
+  SpecLimits unbounded;
+  unbounded.max_jobs = INT64_MAX;
+  std::vector<Status> problems;
+  CollectSweepSpec(text, unbounded, &local, &problems);
+  if (!problems.empty()) {
+    const int code = Fail("submitting " + spec_path, problems.front());
+    if (problems.size() > 1)
+      std::fprintf(stderr, "gridsearch: %zu more problem(s); `gridsearch validate %s` lists them\n",
+                   problems.size() - 1, spec_path.c_str());
+    return code;
+  }
   int code = kExitError;
   auto client = MakeClient(conn, 60, &code);
   if (!client) return code;
@@ -302,47 +333,87 @@ int RunSubmitCommand(const ConnectionFlags& conn, const std::string& spec_path) 
   return kExitOk;
 }
 
-int RunStatusCommand(const QueryFlags& flags) {
+namespace {
+
+// One rendering of `status`; *running tells whether a sweep shown still has
+// queued or running jobs.
+Status RenderStatus(const QueryFlags& flags, CoordinatorClient* client, std::string* text,
+                    bool* running) {
+  std::vector<SweepSummary> shown;
   if (!flags.db.empty()) {
     // Read-only view of a file: open it as a store would, without writing.
     std::unique_ptr<Database> db;
-    Status s = Database::Open(flags.db, true, &db);
-    if (!s.ok()) return Fail("opening " + flags.db, s);
-    double now = SystemClock::Get()->Now();
+    GS_RETURN_IF_ERROR(Database::Open(flags.db, true, &db).WithContext("opening " + flags.db));
+    const double now = SystemClock::Get()->Now();
     if (flags.sweep_id == 0) {
-      std::vector<SweepSummary> list;
-      s = LoadSweepSummaries(db.get(), now, &list);
-      if (!s.ok()) return Fail(flags.db, s);
-      std::cout << FormatSweepList(list, flags.format);
-      return kExitOk;
+      GS_RETURN_IF_ERROR(LoadSweepSummaries(db.get(), now, &shown).WithContext(flags.db));
+    } else {
+      SweepSummary summary;
+      GS_RETURN_IF_ERROR(
+          LoadSweepSummary(db.get(), flags.sweep_id, now, &summary).WithContext(flags.db));
+      shown.push_back(summary);
     }
-    SweepSummary summary;
-    s = LoadSweepSummary(db.get(), flags.sweep_id, now, &summary);
-    if (!s.ok()) return Fail(flags.db, s);
-    std::cout << FormatSweepSummary(summary, flags.format);
-    return kExitOk;
-  }
-  int code = kExitError;
-  auto client = MakeClient(flags.conn, 30, &code);
-  if (!client) return code;
-  if (flags.sweep_id == 0) {
+  } else if (flags.sweep_id == 0) {
     v1::ListSweepsResponse resp;
     auto ctx = client->Context();
-    Status s = FromGrpc(client->stub()->ListSweeps(ctx.get(), v1::ListSweepsRequest(), &resp));
-    if (!s.ok()) return Fail("coordinator " + flags.conn.coordinator, s);
-    std::vector<SweepSummary> list;
-    for (const auto& p : resp.sweeps()) list.push_back(FromProto(p));
-    std::cout << FormatSweepList(list, flags.format);
+    GS_RETURN_IF_ERROR(
+        FromGrpc(client->stub()->ListSweeps(ctx.get(), v1::ListSweepsRequest(), &resp))
+            .WithContext("coordinator " + flags.conn.coordinator));
+    for (const auto& p : resp.sweeps()) shown.push_back(FromProto(p));
+  } else {
+    v1::GetSweepRequest req;
+    req.set_sweep_id(flags.sweep_id);
+    v1::SweepStatus resp;
+    auto ctx = client->Context();
+    GS_RETURN_IF_ERROR(FromGrpc(client->stub()->GetSweep(ctx.get(), req, &resp))
+                           .WithContext("coordinator " + flags.conn.coordinator));
+    shown.push_back(FromProto(resp));
+  }
+  *running = false;
+  for (const auto& s : shown) *running = *running || s.state == "running";
+  *text = flags.sweep_id == 0 ? FormatSweepList(shown, flags.format)
+                              : FormatSweepSummary(shown.at(0), flags.format);
+  return Status::OK();
+}
+
+}  // namespace
+
+int RunStatusCommand(const QueryFlags& flags) {
+  std::unique_ptr<CoordinatorClient> client;
+  if (flags.db.empty()) {
+    int code = kExitError;
+    client = MakeClient(flags.conn, 30, &code);
+    if (!client) return code;
+  }
+  std::string text;
+  bool running = false;
+  if (!flags.watch) {
+    Status s = RenderStatus(flags, client.get(), &text, &running);
+    if (!s.ok()) return Fail("status", s);
+    std::cout << text;
     return kExitOk;
   }
-  v1::GetSweepRequest req;
-  req.set_sweep_id(flags.sweep_id);
-  v1::SweepStatus resp;
-  auto ctx = client->Context();
-  Status s = FromGrpc(client->stub()->GetSweep(ctx.get(), req, &resp));
-  if (!s.ok()) return Fail("coordinator " + flags.conn.coordinator, s);
-  std::cout << FormatSweepSummary(FromProto(resp), flags.format);
-  return kExitOk;
+  // --watch: redrawn in place on a terminal (appended otherwise) until no
+  // sweep shown is running, or Ctrl-C.
+  static std::atomic<int> interrupted{0};
+  SignalWatcher signals([](int sig) { interrupted.store(sig); });
+  const bool tty = isatty(STDOUT_FILENO);
+  int previous_lines = 0;
+  while (true) {
+    Status s = RenderStatus(flags, client.get(), &text, &running);
+    if (!s.ok()) return Fail("status", s);
+    if (tty && previous_lines > 0) std::printf("\033[%dA\033[J", previous_lines);
+    std::fputs(text.c_str(), stdout);
+    std::fflush(stdout);
+    previous_lines = static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+    if (!running) return kExitOk;
+    const auto next = std::chrono::steady_clock::now() +
+                      std::chrono::duration<double>(flags.interval_seconds);
+    while (std::chrono::steady_clock::now() < next) {
+      if (interrupted.load() != 0) return 130;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
 }
 
 Status FetchTable(const QueryFlags& flags, TableRequest request, std::string* text) {

@@ -42,6 +42,8 @@ struct QueryFlags {
   std::string format = "table";
   std::string metric = "final_train_loss";
   size_t top = 20;
+  bool watch = false;              // status: refresh until the sweep ends
+  double interval_seconds = 2;     // between refreshes
 };
 
 // Serves until SIGINT/SIGTERM, or (exit_when_finished_seconds > 0) until
@@ -64,6 +66,16 @@ int RunPlotCommand(const QueryFlags& flags, const std::string& out_dir, int bins
 int RunCancelCommand(const ConnectionFlags& conn, int64_t sweep_id);
 int RunRetryCommand(const ConnectionFlags& conn, int64_t sweep_id);
 int RunModelsCommand(const std::string& format);
+
+// `gridsearch validate`: every problem of a spec (exit 2), or its expansion
+// and compute estimate, the overhead of one job measured on `device`.
+struct ValidateFlags {
+  std::string spec_path;
+  std::string device = "cpu";
+  bool measure = true;
+  std::string format = "table";    // table or json
+};
+int RunValidateCommand(const ValidateFlags& flags);
 
 struct LocalRunFlags {
   std::string spec_path;
@@ -88,6 +100,10 @@ int RunLocalCommand(const LocalRunFlags& flags, const std::string& self_exe);
 void InstallShutdownHandler();
 int WaitForShutdownSignal();
 void WakeShutdownWaiter();
+
+// `gridsearch --version`: gridsearch's version and those it was built with
+// (LibTorch and whether it has CUDA, gRPC, SQLite, the database schema).
+std::string VersionText();
 
 // Reads a whole file ("-": standard input).
 bool ReadTextFile(const std::string& path, std::string* text, std::string* error);

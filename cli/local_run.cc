@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "coordinator/database.h"
 #include "coordinator/format.h"
 #include "common/sweep_spec.h"
 #include "cli/plot.h"
@@ -41,6 +42,41 @@ void DrawProgress(const SweepSummary& s, bool tty, bool final_line) {
     std::fprintf(stderr, "%s\n", line);
   }
   std::fflush(stderr);
+}
+
+// The distinct errors of the sweep's failed jobs, most frequent first.
+void PrintFailures(const std::string& db_path, int64_t sweep_id, int64_t failed,
+                   const std::string& log_path) {
+  constexpr int kShown = 5;
+  std::fprintf(stderr, "\n%lld job(s) failed:\n", static_cast<long long>(failed));
+  std::unique_ptr<Database> db;
+  Statement st;
+  int64_t distinct = 0, shown = 0;
+  if (Database::Open(db_path, true, &db).ok() &&
+      // Grouped by the message without its "attempt N on WORKER: " prefix,
+      // so that one cause on several workers counts once.
+      db->Prepare("SELECT CASE WHEN error LIKE 'attempt % on %: %' "
+                  "THEN substr(error, instr(error, ': ') + 2) "
+                  "ELSE COALESCE(error, '(no message)') END AS cause, COUNT(*) FROM jobs "
+                  "WHERE sweep_id = ?1 AND state = 'failed' GROUP BY cause ORDER BY 2 DESC, 1",
+                  &st)
+          .ok()) {
+    st.Bind(1, sweep_id);
+    bool row = false;
+    while (st.Step(&row).ok() && row) {
+      ++distinct;
+      if (shown++ < kShown)
+        std::fprintf(stderr, "  %lld x %s\n", static_cast<long long>(st.Int(1)),
+                     st.Text(0).c_str());
+    }
+  }
+  if (distinct > kShown)
+    std::fprintf(stderr, "  (%lld more distinct errors)\n",
+                 static_cast<long long>(distinct - kShown));
+  std::fprintf(stderr,
+               "`gridsearch results --db %s` keeps the rest, `gridsearch retry` queues the failed "
+               "jobs again, and %s has the workers' messages\n",
+               db_path.c_str(), log_path.c_str());
 }
 
 }  // namespace
@@ -221,11 +257,7 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
       std::fprintf(stderr, "\nfigures not drawn: %s\n", p.ToString().c_str());
   }
   server->Shutdown();
-  if (summary.failed > 0)
-    std::fprintf(stderr,
-                 "%lld job(s) failed; `gridsearch results --db %s` keeps the rest, and %s "
-                 "has the workers' messages\n",
-                 static_cast<long long>(summary.failed), f.db.c_str(), log_path.c_str());
+  if (summary.failed > 0) PrintFailures(f.db, sweep_id, summary.failed, log_path);
   bool all_ok = summary.state == "finished" && summary.failed == 0 && summary.cancelled == 0;
   if (interrupted.load() != 0) return 130;
   return all_ok ? kExitOk : kExitError;

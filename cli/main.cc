@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   InstallShutdownHandler();
   CLI::App app{"gridsearch: distributed, time-budgeted hyperparameter grid search"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "gridsearch 0.1.0");
+  app.set_version_flag("--version", [] { return VersionText(); },
+                       "the versions of gridsearch, LibTorch, gRPC, SQLite and the database schema");
 
   // coordinator
   CoordinatorOptions coord;
@@ -106,6 +107,21 @@ int main(int argc, char** argv) {
   sub->add_option("spec", spec_path, "sweep spec file, or - for standard input")->required();
   AddConnection(sub, &submit_conn);
 
+  // validate
+  ValidateFlags validate;
+  auto* val = app.add_subcommand(
+      "validate", "check a sweep spec: every problem, or its size and the compute it needs");
+  val->add_option("spec", validate.spec_path, "sweep spec file, or - for standard input")
+      ->required();
+  val->add_option("--device", validate.device,
+                  "device on which one job's setup and evaluation are measured")
+      ->capture_default_str();
+  bool no_measure = false;
+  val->add_flag("--no-measure", no_measure,
+                "skip the measurement (one job run without training time)");
+  val->add_option("--format", validate.format, "output format")
+      ->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+
   // status
   QueryFlags status_flags;
   auto* st = app.add_subcommand("status", "job counts, throughput and ETA of sweeps");
@@ -114,6 +130,10 @@ int main(int argc, char** argv) {
   st->add_option("--db", status_flags.db, "read this SQLite file instead of a coordinator");
   st->add_option("--format", status_flags.format, "output format")
       ->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  st->add_flag("--watch", status_flags.watch,
+               "refresh in place until no sweep shown is running (Ctrl-C stops)");
+  st->add_option("--interval", status_flags.interval_seconds, "seconds between refreshes")
+      ->check(CLI::Range(0.1, 3600.0))->capture_default_str();
 
   // results and the papers' tables
   auto add_query = [](CLI::App* cmd, QueryFlags* q, bool formats = true) {
@@ -132,19 +152,19 @@ int main(int argc, char** argv) {
   add_query(r, &results_flags);
   r->add_option("--top", results_flags.top, "show the best N (0: all)")->capture_default_str();
   r->add_flag("--best-per-optimizer", best_per_optimizer,
-              "paper 000 Table 3: each optimizer's best configuration and its global rank");
+              "PAL 2019 Table 3: each optimizer's best configuration and its global rank");
   r->add_option("--split", split,
                 "with --best-per-optimizer: split the spec's ablation optimizer by these "
                 "features (comma-separated; all; none)")
       ->capture_default_str();
 
   QueryFlags ablation_flags;
-  auto* abl = app.add_subcommand("ablation", "paper 000 Table 1: the best configuration of each "
+  auto* abl = app.add_subcommand("ablation", "PAL 2019 Table 1: the best configuration of each "
                                              "feature group of the spec's ablation block");
   add_query(abl, &ablation_flags);
 
   QueryFlags epochs_flags;
-  auto* ep = app.add_subcommand("epochs", "paper 000 Table 2: epochs trained within the budget "
+  auto* ep = app.add_subcommand("epochs", "PAL 2019 Table 2: epochs trained within the budget "
                                           "per optimizer");
   add_query(ep, &epochs_flags);
 
@@ -312,6 +332,10 @@ int main(int argc, char** argv) {
     return RunWorkerCommand(work);
   }
   if (*sub) return RunSubmitCommand(submit_conn, spec_path);
+  if (*val) {
+    validate.measure = !no_measure;
+    return RunValidateCommand(validate);
+  }
   if (*st) return RunStatusCommand(status_flags);
   if (*r) {
     if (!best_per_optimizer) return RunResultsCommand(results_flags);

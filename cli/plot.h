@@ -1,10 +1,10 @@
 // The papers' figures for a sweep, drawn with gnuplot (no display needed):
 // - loss_curves: mean training loss over time of each optimizer's best
-//   configuration, log y-axis, min-max band over seeds (paper 000 Figure 2);
+//   configuration, log y-axis, min-max band over seeds (PAL 2019 Figure 2);
 // - final_loss_boxplot: box plots of the configurations' mean final metric,
 //   over all configurations and over the best 25% per optimizer (Figures 2, 6);
 // - pal_learning_rate: PAL's effective learning rate over time for its best
-//   configuration (paper 001 Figure 5, row 4), when the sweep has PAL.
+//   configuration (PAL 2020 Figure 5, row 4), when the sweep has PAL.
 // Each figure is written as PNG and SVG, beside its .dat data and .gp script.
 #ifndef GRIDSEARCH_CLI_PLOT_H_
 #define GRIDSEARCH_CLI_PLOT_H_

@@ -60,22 +60,22 @@ std::vector<OptimizerInfo> BuildOptimizers() {
                 Range("momentum", 0, 0, true, 1, true, "momentum factor"), Decay(), WeightDecay(),
                 Flag("centered", false, "centered RMSProp")},
                {}});
-  // Defaults (optimizers/pal.h): paper 000's best configurations (Table 3:
+  // Defaults (optimizers/pal.h): PAL 2019's best configurations (Table 3:
   // mu 0.1, s_max 1, alpha 0.4) and its suggested lambda interval [0.4, 0.6]
-  // (paper 001: update step adaptation >= 1); no decay, as for the baselines.
+  // (PAL 2020: update step adaptation >= 1); no decay, as for the baselines.
   v.push_back(
       {"pal",
-       "PAL, parabolic approximation line search (papers 000 and 001); decays mu and s_max",
+       "PAL, parabolic approximation line search (PAL 2019 and PAL 2020); decays mu and s_max",
        {Range("measuring_step", 0.1, 0, false, kInf, false,
               "measuring step mu: distance of the second loss sample along the line"),
         Range("max_step", 1, 0, false, kInf, false, "maximum step s_max"),
         Range("momentum", 0.4, 0, true, 1, true,
-              "momentum alpha (paper 000) = direction adaptation beta (paper 001)"),
+              "momentum alpha (PAL 2019) = direction adaptation beta (PAL 2020)"),
         Range("loose_approximation", 0.6, 0, false, kInf, false,
-              "lambda, scales the curvature (paper 000); 1/update_step_adaptation (paper 001)"),
+              "lambda, scales the curvature (PAL 2019); 1/update_step_adaptation (PAL 2020)"),
         Decay(),
         Flag("exact_directional_derivative", false,
-             "l'(0) = -(g . d)/|d| (paper 001) instead of -|d| (paper 000)"),
+             "l'(0) = -(g . d)/|d| (PAL 2020) instead of -|d| (PAL 2019)"),
         Range("epsilon", 1e-10, 0, true, kInf, false,
               "search directions with |d| <= epsilon make no update")},
        {{"direction_adaptation", "momentum", false},

@@ -36,8 +36,10 @@ Status WrongType(const std::string& field, const char* expected, const json& got
   return Invalid(field, std::string("expected ") + expected + ", got " + TypeName(got));
 }
 
-// Checks that `obj` has only keys in `allowed`, suggesting the closest.
-Status CheckKeys(const json& obj, const std::string& where, const std::vector<std::string>& allowed) {
+// Every key of `obj` that is not in `allowed` is a problem, with the
+// closest allowed name suggested.
+void CollectUnknownKeys(const json& obj, const std::string& where,
+                        const std::vector<std::string>& allowed, std::vector<Status>* problems) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
     std::string field = where.empty() ? it.key() : where + "." + it.key();
@@ -46,9 +48,15 @@ Status CheckKeys(const json& obj, const std::string& where, const std::vector<st
     if (!near.empty()) msg += " (did you mean '" + near + "'?)";
     std::string list;
     for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    return Invalid(field, msg + "; allowed: " + list);
+    problems->push_back(Invalid(field, msg + "; allowed: " + list));
   }
-  return Status::OK();
+}
+
+// The first unknown key of `obj`, as a status.
+Status CheckKeys(const json& obj, const std::string& where, const std::vector<std::string>& allowed) {
+  std::vector<Status> problems;
+  CollectUnknownKeys(obj, where, allowed, &problems);
+  return problems.empty() ? Status::OK() : problems.front();
 }
 
 Status GetString(const json& obj, const std::string& key, const std::string& field, bool required,
@@ -175,17 +183,27 @@ Status ParseValue(const OptimizerInfo& opt, const ParamInfo& p, const ParamAlias
   return Status::OK();
 }
 
-Status ParseGrid(const std::string& name, const json& j, OptimizerGrid* grid) {
+// Every problem of one optimizer's grid goes to `problems`, one per
+// parameter at most.
+void ParseGrid(const std::string& name, const json& j, OptimizerGrid* grid,
+               std::vector<Status>* problems) {
   const std::string where = "optimizers." + name;
   const OptimizerInfo* opt = FindOptimizer(name);
-  if (opt == nullptr) return Invalid(where, UnknownName("optimizer", name, Names(Optimizers())));
-  if (!j.is_object()) return WrongType(where, "an object of parameter lists", j);
+  if (opt == nullptr) {
+    problems->push_back(Invalid(where, UnknownName("optimizer", name, Names(Optimizers()))));
+    return;
+  }
+  if (!j.is_object()) {
+    problems->push_back(WrongType(where, "an object of parameter lists", j));
+    return;
+  }
   grid->optimizer = name;
   std::map<std::string, std::vector<double>> values;
   std::vector<std::string> allowed;
   for (const auto& p : opt->params) allowed.push_back(p.name);
   for (const auto& a : opt->aliases) allowed.push_back(a.alias);
-  for (auto it = j.begin(); it != j.end(); ++it) {
+  // One parameter's values; the first problem in them is returned.
+  auto parse_param = [&](json::const_iterator it) -> Status {
     const std::string field = where + "." + it.key();
     const ParamInfo* p = opt->FindParam(it.key());
     const ParamAlias* alias = nullptr;
@@ -220,6 +238,11 @@ Status ParseGrid(const std::string& name, const json& j, OptimizerGrid* grid) {
       GS_RETURN_IF_ERROR(ParseValue(*opt, *p, alias, *it, field, &v));
       list.push_back(v);
     }
+    return Status::OK();
+  };
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    Status s = parse_param(it);
+    if (!s.ok()) problems->push_back(s);
   }
   for (const auto& p : opt->params) {
     auto it = values.find(p.name);
@@ -235,10 +258,9 @@ Status ParseGrid(const std::string& name, const json& j, OptimizerGrid* grid) {
                 std::find(momentum->second.begin(), momentum->second.end(), 0.0) !=
                     momentum->second.end();
     if (zero)
-      return Invalid(where + ".nesterov",
-                     "nesterov=true needs momentum > 0, but the grid also has momentum 0");
+      problems->push_back(Invalid(where + ".nesterov",
+                                  "nesterov=true needs momentum > 0, but the grid also has momentum 0"));
   }
-  return Status::OK();
 }
 
 Status ParseAblation(const json& j, const SweepSpec& spec) {
@@ -287,89 +309,120 @@ json ParamsObject(const std::string& optimizer, const std::map<std::string, doub
 
 }  // namespace
 
-Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSpec* spec) {
+void CollectSweepSpec(const std::string& text, const SpecLimits& limits, SweepSpec* spec,
+                      std::vector<Status>* problems) {
   *spec = SweepSpec();
-  if (text.size() > limits.max_spec_bytes)
-    return Status::InvalidArgument("spec is " + std::to_string(text.size()) +
-                                   " bytes, more than the limit of " +
-                                   std::to_string(limits.max_spec_bytes));
+  // A problem in one field does not stop the checks of the others.
+  auto check = [problems](const Status& s) {
+    if (!s.ok()) problems->push_back(s);
+    return s.ok();
+  };
+  if (text.size() > limits.max_spec_bytes) {
+    check(Status::InvalidArgument("spec is " + std::to_string(text.size()) +
+                                  " bytes, more than the limit of " +
+                                  std::to_string(limits.max_spec_bytes)));
+    return;
+  }
   json j;
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
     // parse_error, and out_of_range for numbers beyond double (1e999).
-    return Status::InvalidArgument(std::string("spec is not valid JSON: ") + e.what());
+    check(Status::InvalidArgument(std::string("spec is not valid JSON: ") + e.what()));
+    return;
   }
-  if (!j.is_object()) return Status::InvalidArgument(std::string("spec: expected a JSON object, got ") + TypeName(j));
-  GS_RETURN_IF_ERROR(CheckKeys(j, "", {"name", "model", "dataset", "batch_size", "budget_seconds",
-                                       "seeds", "decay_steps", "dropout", "optimizers",
-                                       "ablation"}));
-  GS_RETURN_IF_ERROR(GetString(j, "name", "name", true, &spec->name));
-  GS_RETURN_IF_ERROR(GetString(j, "model", "model", true, &spec->model));
-  if (FindModel(spec->model) == nullptr) {
+  if (!j.is_object()) {
+    check(Status::InvalidArgument(std::string("spec: expected a JSON object, got ") + TypeName(j)));
+    return;
+  }
+  CollectUnknownKeys(j, "", {"name", "model", "dataset", "batch_size", "budget_seconds", "seeds",
+                             "decay_steps", "dropout", "optimizers", "ablation"},
+                     problems);
+  check(GetString(j, "name", "name", true, &spec->name));
+  if (check(GetString(j, "model", "model", true, &spec->model)) &&
+      FindModel(spec->model) == nullptr) {
     std::vector<std::string> known;
     for (const auto& m : Models()) known.push_back(m.name);
-    return Invalid("model", UnknownName("model", spec->model, known));
+    check(Invalid("model", UnknownName("model", spec->model, known)));
   }
-  if (!j.contains("dataset")) return Invalid("dataset", "missing (required)");
-  GS_RETURN_IF_ERROR(ParseDataset(j["dataset"], spec));
+  if (!j.contains("dataset"))
+    check(Invalid("dataset", "missing (required)"));
+  else
+    check(ParseDataset(j["dataset"], spec));
 
-  if (!j.contains("batch_size")) return Invalid("batch_size", "missing (required)");
-  GS_RETURN_IF_ERROR(GetPositiveInt(j["batch_size"], "batch_size", 1 << 20, &spec->batch_size));
+  if (!j.contains("batch_size"))
+    check(Invalid("batch_size", "missing (required)"));
+  else
+    check(GetPositiveInt(j["batch_size"], "batch_size", 1 << 20, &spec->batch_size));
 
-  if (!j.contains("budget_seconds")) return Invalid("budget_seconds", "missing (required)");
-  const json& budget = j["budget_seconds"];
-  if (!budget.is_number()) return WrongType("budget_seconds", "a number", budget);
-  spec->budget_seconds = budget.get<double>();
-  if (!std::isfinite(spec->budget_seconds) || spec->budget_seconds <= 0)
-    return Invalid("budget_seconds", "must be a positive number of seconds");
-  if (spec->budget_seconds > 30 * 24 * 3600.0)
-    return Invalid("budget_seconds", "more than 30 days");
+  if (!j.contains("budget_seconds")) {
+    check(Invalid("budget_seconds", "missing (required)"));
+  } else if (!j["budget_seconds"].is_number()) {
+    check(WrongType("budget_seconds", "a number", j["budget_seconds"]));
+  } else {
+    spec->budget_seconds = j["budget_seconds"].get<double>();
+    if (!std::isfinite(spec->budget_seconds) || spec->budget_seconds <= 0)
+      check(Invalid("budget_seconds", "must be a positive number of seconds"));
+    else if (spec->budget_seconds > 30 * 24 * 3600.0)
+      check(Invalid("budget_seconds", "more than 30 days"));
+  }
 
-  if (!j.contains("seeds")) return Invalid("seeds", "missing (required)");
-  GS_RETURN_IF_ERROR(ParseSeeds(j["seeds"], spec));
+  if (!j.contains("seeds"))
+    check(Invalid("seeds", "missing (required)"));
+  else
+    check(ParseSeeds(j["seeds"], spec));
 
   if (j.contains("decay_steps")) {
     const json& d = j["decay_steps"];
     if (d.is_string()) {
       if (d.get<std::string>() != "epoch")
-        return Invalid("decay_steps", "expected \"epoch\" or a positive integer, got \"" +
-                                          d.get<std::string>() + "\"");
+        check(Invalid("decay_steps", "expected \"epoch\" or a positive integer, got \"" +
+                                         d.get<std::string>() + "\""));
     } else {
-      GS_RETURN_IF_ERROR(GetPositiveInt(d, "decay_steps", INT64_MAX, &spec->decay_steps));
+      check(GetPositiveInt(d, "decay_steps", INT64_MAX, &spec->decay_steps));
     }
   }
 
   if (j.contains("dropout")) {
     const json& d = j["dropout"];
-    if (!d.is_number()) return WrongType("dropout", "a number", d);
-    spec->dropout = d.get<double>();
-    if (!(spec->dropout >= 0 && spec->dropout < 1))
-      return Invalid("dropout", "must be in [0, 1)");
+    if (!d.is_number()) {
+      check(WrongType("dropout", "a number", d));
+    } else {
+      spec->dropout = d.get<double>();
+      if (!(spec->dropout >= 0 && spec->dropout < 1)) check(Invalid("dropout", "must be in [0, 1)"));
+    }
   }
 
-  if (!j.contains("optimizers")) return Invalid("optimizers", "missing (required)");
-  const json& opts = j["optimizers"];
-  if (!opts.is_object()) return WrongType("optimizers", "an object of optimizer grids", opts);
-  if (opts.empty()) return Invalid("optimizers", "must name at least one optimizer");
-  for (auto it = opts.begin(); it != opts.end(); ++it) {  // nlohmann sorts keys
-    OptimizerGrid grid;
-    GS_RETURN_IF_ERROR(ParseGrid(it.key(), *it, &grid));
-    spec->grids.push_back(std::move(grid));
+  const size_t before_grids = problems->size();
+  if (!j.contains("optimizers")) {
+    check(Invalid("optimizers", "missing (required)"));
+  } else if (!j["optimizers"].is_object()) {
+    check(WrongType("optimizers", "an object of optimizer grids", j["optimizers"]));
+  } else if (j["optimizers"].empty()) {
+    check(Invalid("optimizers", "must name at least one optimizer"));
+  } else {
+    const json& opts = j["optimizers"];
+    for (auto it = opts.begin(); it != opts.end(); ++it) {  // nlohmann sorts keys
+      OptimizerGrid grid;
+      const size_t before = problems->size();
+      ParseGrid(it.key(), *it, &grid, problems);
+      if (problems->size() == before) spec->grids.push_back(std::move(grid));
+    }
   }
+  // The ablation and the size refer to the grids: checked once they are sound.
+  if (problems->size() > before_grids) return;
 
-  if (j.contains("ablation")) {
-    GS_RETURN_IF_ERROR(ParseAblation(j["ablation"], *spec));
+  if (j.contains("ablation") && check(ParseAblation(j["ablation"], *spec)))
     spec->ablation_json = j["ablation"].dump();
-  }
 
   int64_t jobs = CountJobs(*spec);
   if (jobs > limits.max_jobs)
-    return Status::ResourceExhausted("the grid expands to " +
-                                     (jobs == INT64_MAX ? std::string("more than 9e18")
-                                                        : std::to_string(jobs)) +
-                                     " jobs, more than the limit of " +
-                                     std::to_string(limits.max_jobs));
+    check(Status::ResourceExhausted("the grid expands to " +
+                                    (jobs == INT64_MAX ? std::string("more than 9e18")
+                                                       : std::to_string(jobs)) +
+                                    " jobs, more than the limit of " +
+                                    std::to_string(limits.max_jobs)));
+  if (!problems->empty()) return;
 
   json canonical = j;
   json grids = json::object();
@@ -396,9 +449,14 @@ Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
   try {
     spec->canonical_json = canonical.dump();
   } catch (const json::exception& e) {
-    return Status::InvalidArgument(std::string("spec: ") + e.what());
+    check(Status::InvalidArgument(std::string("spec: ") + e.what()));
   }
-  return Status::OK();
+}
+
+Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSpec* spec) {
+  std::vector<Status> problems;
+  CollectSweepSpec(text, limits, spec, &problems);
+  return problems.empty() ? Status::OK() : problems.front();
 }
 
 std::vector<GridPoint> ExpandGrid(const SweepSpec& spec) {

@@ -57,6 +57,12 @@ struct GridPoint {
 // offending field, e.g. "optimizers.sgd.lr[2]: expected a number, got string".
 Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSpec* spec);
 
+// ParseSweepSpec's checks, collecting every problem found (each with its
+// field named) instead of stopping at the first; the first is the one
+// ParseSweepSpec returns. `spec` is complete only when none was found.
+void CollectSweepSpec(const std::string& text, const SpecLimits& limits, SweepSpec* spec,
+                      std::vector<Status>* problems);
+
 // Configurations in expansion order: optimizers by name, then the
 // lexicographic product of each grid's axes.
 std::vector<GridPoint> ExpandGrid(const SweepSpec& spec);

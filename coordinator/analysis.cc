@@ -133,7 +133,7 @@ Status QueryAblation(Database* db, int64_t sweep_id, const AblationSpec& ablatio
     return Status::FailedPrecondition("the sweep's spec has no \"ablation\" block");
   const size_t k = ablation.features.size();
   if (k > 10) return Status::InvalidArgument("more than 10 ablation features");
-  // Rows: every combination, the most features on first (paper 000 Table 1).
+  // Rows: every combination, the most features on first (PAL 2019 Table 1).
   std::vector<uint32_t> masks;
   for (uint32_t m = 0; m < (1u << k); ++m) masks.push_back(m);
   std::stable_sort(masks.begin(), masks.end(), [](uint32_t a, uint32_t b) {

@@ -1,5 +1,5 @@
 // The papers' tables and figures' data from a sweep's stored jobs: the best
-// configuration per optimizer (paper 000 Table 3), the ablation of an
+// configuration per optimizer (PAL 2019 Table 3), the ablation of an
 // optimizer's features (Table 1), epochs within the budget (Table 2), and
 // loss or learning-rate curves resampled over seeds (Figures 2 and 5). The
 // numbers come from the SQL in sql/; this layer only groups and labels them.
@@ -48,7 +48,7 @@ std::vector<bool> FeaturesOn(const AblationSpec& ablation, const std::string& op
 // "momentum+loose_approximation+decay", or "none".
 std::string FeatureLabel(const AblationSpec& ablation, const std::vector<bool>& on);
 
-// Paper 000 Table 3: per optimizer (the ablated optimizer split by which
+// PAL 2019 Table 3: per optimizer (the ablated optimizer split by which
 // features are on) its best configuration by `metric`, with the global rank.
 struct GroupBest {
   std::string group;       // "sgd", or "pal (momentum+decay)"
@@ -59,7 +59,7 @@ struct GroupBest {
 Status QueryBestPerGroup(Database* db, int64_t sweep_id, const std::string& metric,
                          const AblationSpec& split, std::vector<GroupBest>* rows);
 
-// Paper 000 Table 1: one row per feature group (2^k rows, all on first). For
+// PAL 2019 Table 1: one row per feature group (2^k rows, all on first). For
 // both metrics, the group's best configuration, its rank among the ablated
 // optimizer's configurations and its mean. A group with no configuration in
 // the grid has members == 0 and no best.
@@ -73,7 +73,7 @@ struct AblationRow {
 Status QueryAblation(Database* db, int64_t sweep_id, const AblationSpec& ablation,
                      std::vector<AblationRow>* rows);
 
-// Paper 000 Table 2: epochs within the budget per optimizer, over all its
+// PAL 2019 Table 2: epochs within the budget per optimizer, over all its
 // finished jobs and for its best configuration by `metric`.
 struct EpochsRow {
   std::string optimizer;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include "proto/convert.h"
@@ -269,6 +270,10 @@ Status CoordinatorServer::Start(const CoordinatorOptions& options, Clock* clock,
     credentials = grpc::SslServerCredentials(ssl);
   }
   grpc::EnableDefaultHealthCheckService(true);
+  // Server reflection: generic clients (grpcurl, Postman) list and call the
+  // API without the .proto file. Like health, it needs no token: it tells
+  // the API's shape, nothing stored.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials, &s->port_);
   builder.RegisterService(s->service_.get());

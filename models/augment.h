@@ -1,7 +1,7 @@
 // The standard CIFAR augmentation (He et al. 2016, section 4.2): pad each
 // image with `padding` zeros on every side, cut a window of the original
 // size at a random offset, and mirror it horizontally with probability 1/2.
-// Off by default (DatasetSpec::augment); paper 000 used none.
+// Off by default (DatasetSpec::augment); PAL 2019 used none.
 //
 // It runs on whole batches on the images' device. The random choices are
 // drawn separately (DrawCropFlip) from a CPU generator, so that a job's

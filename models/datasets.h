@@ -23,7 +23,7 @@
 //                                       the trainer, small enough for CI.
 //
 // Training subset: the first train_size training examples (0: all, except
-// for CIFAR where 0 means the first 45000, as in paper 000, or all when
+// for CIFAR where 0 means the first 45000, as in PAL 2019, or all when
 // there are fewer). The remaining training examples form the validation
 // split.
 //
@@ -63,7 +63,7 @@ constexpr int64_t kSyntheticCifarTestSize = 64;
 constexpr char kSyntheticCifar10Shape[] = "cifar10-shape";
 constexpr char kSyntheticCifar100Shape[] = "cifar100-shape";
 
-// CIFAR's training subset when train_size is 0 (paper 000, section 4).
+// CIFAR's training subset when train_size is 0 (PAL 2019, section 4).
 constexpr int64_t kCifarDefaultTrainSize = 45000;
 
 struct Dataset {

@@ -25,7 +25,7 @@ struct NetworkShape {
   int64_t height = 0;
   int64_t width = 0;
   int64_t classes = 0;
-  double dropout = 0;  // 0: no dropout layers at all (paper 000 removed them)
+  double dropout = 0;  // 0: no dropout layers at all (PAL 2019 removed them)
 };
 
 // Inputs at most this many pixels on their longer side are "small" (CIFAR,

@@ -20,7 +20,7 @@
 // (torch::manual_seed) first and the same seed gives bit-identical weights in
 // every run, whatever device the model is moved to afterwards.
 //
-// Dropout: paper 000 removed every dropout layer, so `dropout` 0 (the
+// Dropout: PAL 2019 removed every dropout layer, so `dropout` 0 (the
 // default) builds none. With p > 0 the layers that take dropout get it: the
 // heads of mlp, cnn, vgg16, mobilenetv2 and efficientnet_b0, and every
 // convolution after the first of densenet40. logreg and the ResNets have no

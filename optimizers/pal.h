@@ -1,5 +1,7 @@
-// PAL, Parabolic Approximation Line search (Mutschler & Zell; papers/000 is
-// the 2019 version, papers/001 the 2020 one), as a LibTorch optimizer.
+// PAL, Parabolic Approximation Line search, as a LibTorch optimizer: both
+// versions by Mutschler and Zell, "PAL: A fast DNN optimization method based
+// on curvature information" (2019; "PAL 2019" below) and "Parabolic
+// Approximation Line Search for DNNs" (NeurIPS 2020; "PAL 2020").
 //
 // One step on a batch, with d the search vector and g the batch gradient:
 //
@@ -15,9 +17,9 @@
 //           no-update:  otherwise      s = 0
 //   s_upd   = min(s, max_step);   theta <- theta - s_upd * d / ||d||
 //
-// Paper 000's momentum alpha is paper 001's direction adaptation beta
-// (d here is paper 001's -d_t); paper 000's loose approximation lambda
-// divides the curvature, so paper 001's update step adaptation, which
+// PAL 2019's momentum alpha is PAL 2020's direction adaptation beta
+// (d here is PAL 2020's -d_t); PAL 2019's loose approximation lambda
+// divides the curvature, so PAL 2020's update step adaptation, which
 // multiplies s_upd, is 1 / lambda. With loose_approximation 1 and a loss that
 // is exactly quadratic along the line, one step lands on the line's minimum.
 // The effective learning rate of a step is s_upd / ||d||: the update equals
@@ -97,29 +99,29 @@ struct PALOptions : public torch::optim::OptimizerCloneableOptions<PALOptions> {
   explicit PALOptions(double measuring_step = 0.1);
 
   // mu: distance along the normalised line of the second loss sample; > 0.
-  // 0.1: paper 000's best configurations (Table 3) and its suggested
+  // 0.1: PAL 2019's best configurations (Table 3) and its suggested
   // interval [0.01, 0.1] (section 5).
   TORCH_ARG(double, measuring_step);
-  // s_max: longest step taken; > 0. 1: paper 000's best configurations
+  // s_max: longest step taken; > 0. 1: PAL 2019's best configurations
   // (Table 3; suggested interval [0.1, 1]).
   TORCH_ARG(double, max_step) = 1.0;
-  // Paper 000's momentum alpha = paper 001's direction adaptation beta, in
-  // [0, 1]. 0.4: paper 000's best ResNet-32 configuration (Table 3); paper
+  // PAL 2019's momentum alpha = PAL 2020's direction adaptation beta, in
+  // [0, 1]. 0.4: PAL 2019's best ResNet-32 configuration (Table 3); paper
   // 001 finds 0.2 and 0.4 equally good (section 4.3).
   TORCH_ARG(double, momentum) = 0.4;
-  // Paper 000's lambda, > 0; paper 001's update step adaptation is
-  // 1 / lambda. 0.6: paper 000's suggested interval [0.4, 0.6] (section 5)
-  // and best DenseNet-40 configuration (Table 3); paper 001 asks for an
+  // PAL 2019's lambda, > 0; PAL 2020's update step adaptation is
+  // 1 / lambda. 0.6: PAL 2019's suggested interval [0.4, 0.6] (section 5)
+  // and best DenseNet-40 configuration (Table 3); PAL 2020 asks for an
   // update step adaptation >= 1 (section 4.3), i.e. lambda <= 1.
   TORCH_ARG(double, loose_approximation) = 0.6;
   // d in (0, 1]: mu and s_max are multiplied by d every decay_steps steps
-  // (continuously). 1: no decay (paper 001 uses none; paper 000's grids
+  // (continuously). 1: no decay (PAL 2020 uses none; PAL 2019's grids
   // search 0.85 .. 0.95).
   TORCH_ARG(double, decay) = 1.0;
   // Steps per decay period; 0: no decay. Usually one epoch.
   TORCH_ARG(int64_t, decay_steps) = 0;
-  // false: l'(0) = -||d|| (paper 000, Algorithm 1); true: the exact
-  // -(g . d) / ||d|| (paper 001, Eq. 4), one more dot product per step when
+  // false: l'(0) = -||d|| (PAL 2019, Algorithm 1); true: the exact
+  // -(g . d) / ||d|| (PAL 2020, Eq. 4), one more dot product per step when
   // momentum > 0 (with momentum 0 both are -||g||).
   TORCH_ARG(bool, exact_directional_derivative) = false;
   // Directions with ||d|| <= epsilon make no update. 1e-10: not in the

@@ -48,7 +48,8 @@ CREATE TABLE jobs (
   test_accuracy      REAL,
   device             TEXT,
   software           TEXT,
-  error              TEXT,                   -- the last failure's message
+  -- the last failure's message (said above it: ADD COLUMN inserts after it)
+  error              TEXT,
   UNIQUE (config_id, seed)
 );
 CREATE INDEX jobs_by_state ON jobs (state, id);

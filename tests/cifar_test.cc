@@ -280,7 +280,7 @@ TEST(CifarDatasetTest, TrainingSubsetValidationAndMeanSubtraction) {
 }
 
 TEST(CifarDatasetTest, DefaultTrainingSubsetIsTheFirst45000) {
-  // Paper 000 trains on the first 45000 of the 50000 images. 5 x 9001
+  // PAL 2019 trains on the first 45000 of the 50000 images. 5 x 9001
   // records (138 MB) are the smallest copy that shows the cut.
   TempDir dir;
   WriteCifar10(dir.path(), 9001, 1);

@@ -40,7 +40,7 @@ class PalEndToEndTest : public ::testing::Test {
 TEST_F(PalEndToEndTest, PalRunsBesideTheBaselinesAndRecordsItsLearningRate) {
   if (!std::filesystem::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "Fashion-MNIST is not installed at " << kFashionMnist;
-  // Paper 001's spellings for one PAL axis each: direction_adaptation is
+  // PAL 2020's spellings for one PAL axis each: direction_adaptation is
   // momentum, update_step_adaptation 1/0.6 is loose_approximation 0.6.
   json spec = {{"name", "pal-e2e"},
                {"model", "mlp"},

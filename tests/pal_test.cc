@@ -1,5 +1,5 @@
 // Tests of PAL (optimizers/pal.h) against values worked out by hand from the
-// papers' formulas (papers/000 section 2, papers/001 section 4), on losses
+// papers' formulas (PAL 2019 section 2, PAL 2020 section 4), on losses
 // whose lines are exactly parabolic, so that every expected number below
 // follows from a few lines of arithmetic in the comments.
 #include "optimizers/pal.h"

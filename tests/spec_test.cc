@@ -71,7 +71,7 @@ TEST(SweepSpecTest, ExpansionIsTheFullProductWithoutDuplicates) {
 }
 
 TEST(SweepSpecTest, PaperSection42BaselineGridsCount) {
-  // Paper 000 section 4.2: SGD 100, Adam 120, RMSProp 80 combinations.
+  // PAL 2019 section 4.2: SGD 100, Adam 120, RMSProp 80 combinations.
   json j = ValidSpec();
   j["seeds"] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   j["optimizers"] = json::parse(R"({
@@ -206,6 +206,44 @@ TEST(SweepSpecTest, EveryClassOfBadInputIsRefusedWithTheFieldNamed) {
   }
 }
 
+TEST(SweepSpecTest, EveryProblemIsCollectedWithItsField) {
+  json j = ValidSpec();
+  j["modle"] = "mlp";                                  // unknown field
+  j["batch_size"] = 0;                                 // out of range
+  j["seeds"] = {1, 1};                                 // duplicate
+  j["optimizers"]["sgd"]["momentun"] = {0.9};          // unknown parameter
+  j["optimizers"]["adam"]["lr"] = {-1};                // out of range
+  j["optimizers"]["lion"] = json::object();            // unknown optimizer
+  std::vector<Status> problems;
+  SweepSpec spec;
+  CollectSweepSpec(j.dump(), SpecLimits(), &spec, &problems);
+  std::vector<std::string> messages;
+  for (const Status& p : problems) {
+    EXPECT_EQ(p.code(), Status::kInvalidArgument) << p.ToString();
+    messages.push_back(p.message());
+  }
+  ASSERT_EQ(messages.size(), 6u) << ::testing::PrintToString(messages);
+  auto has = [&](const std::string& prefix) {
+    for (const auto& m : messages)
+      if (m.rfind(prefix, 0) == 0) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("modle: unknown field (did you mean 'model'?)"));
+  EXPECT_TRUE(has("batch_size: must be positive"));
+  EXPECT_TRUE(has("seeds[1]: duplicate seed 1"));
+  EXPECT_TRUE(has("optimizers.sgd.momentun: unknown parameter"));
+  EXPECT_TRUE(has("optimizers.adam.lr[0]:"));
+  EXPECT_TRUE(has("optimizers.lion: unknown optimizer"));
+  // ParseSweepSpec reports the first of them.
+  Status first = Parse(j);
+  EXPECT_EQ(first.message(), problems.front().message());
+
+  problems.clear();
+  CollectSweepSpec(ValidSpec().dump(), SpecLimits(), &spec, &problems);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_FALSE(spec.canonical_json.empty());
+}
+
 TEST(SweepSpecTest, MalformedJsonIsRefused) {
   SweepSpec spec;
   for (const char* text : {"", "{", "{\"name\": }", "[1, 2]", "null", "{\"name\": \"a\",}"}) {
@@ -254,7 +292,7 @@ TEST(CatalogTest, ClosestName) {
 }
 
 TEST(SweepSpecTest, PalGridTakesThePaperSpellingsAsAliases) {
-  // Paper 001's direction adaptation is momentum; its update step adaptation
+  // PAL 2020's direction adaptation is momentum; its update step adaptation
   // multiplies the step, so it is the reciprocal of loose_approximation.
   json j = ValidSpec();
   j["optimizers"] = {{"pal",
@@ -286,7 +324,7 @@ TEST(SweepSpecTest, PalGridTakesThePaperSpellingsAsAliases) {
     EXPECT_TRUE(ResolveParams("pal", p.params, &full).ok()) << p.params_json;
   }
 
-  // Defaults (papers 000 and 001) and the valid ranges.
+  // Defaults (PAL 2019 and PAL 2020) and the valid ranges.
   std::map<std::string, double> full;
   ASSERT_TRUE(ResolveParams("pal", {}, &full).ok());
   EXPECT_EQ(full["measuring_step"], 0.1);
@@ -339,7 +377,7 @@ TEST(SweepSpecTest, PalGridTakesThePaperSpellingsAsAliases) {
 namespace gridsearch {
 namespace {
 
-// The shipped specs expand to the papers' grids: paper 000 section 4.1 (PAL
+// The shipped specs expand to the papers' grids: PAL 2019 section 4.1 (PAL
 // ablation, 1080 combinations) and 4.2 (PAL 108, SGD 100, Adam 120,
 // RMSProp 80 = 408 combinations), times their seeds.
 TEST(ShippedSpecsTest, JobCountsMatchThePapers) {
