@@ -7,7 +7,7 @@
 //   trainer     the real worker path: Trainer::Run on a job with the given
 //               budget (batches cut from the device-resident data set by a
 //               seeded permutation, mean subtraction, optional augmentation,
-//               the step, the per-step loss read, the curve bookkeeping);
+//               the step, the losses read at each flush, the curve bookkeeping);
 //               time per step = train_seconds / steps.
 //   model       the baseline: the same model and optimizer stepping on one
 //               batch that already sits on the device as float inputs, with
