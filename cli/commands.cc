@@ -245,7 +245,8 @@ int RunCoordinatorCommand(const CoordinatorOptions& options, double exit_when_fi
     finished_watcher = std::thread([&] {
       auto idle_since = std::chrono::steady_clock::now();
       while (!done.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        // Each look summarises every sweep: not more often than needed.
+        std::this_thread::sleep_for(std::chrono::seconds(2));
         std::vector<SweepSummary> sweeps;
         bool running = !server->store()->ListSweeps(&sweeps).ok();
         for (const auto& sw : sweeps) running = running || sw.state == "running";

@@ -85,15 +85,6 @@ std::string Trim(std::string s) {
   return s;
 }
 
-bool ReadFileText(const fs::path& path, std::string* text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream os;
-  os << in.rdbuf();
-  *text = os.str();
-  return true;
-}
-
 Status WriteFileText(const fs::path& path, const std::string& text, mode_t mode = 0644) {
   const fs::path tmp = path.string() + ".tmp";
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -137,7 +128,8 @@ Status FillTemplate(const std::string& name, const std::string& text,
 Status LoadTemplate(const std::string& dir, const std::string& name, std::string* text) {
   if (!dir.empty()) {
     const fs::path path = fs::path(dir) / name;
-    if (!ReadFileText(path, text))
+    std::string error;
+    if (!ReadTextFile(path.string(), text, &error))
       return Status::NotFound("cannot read template " + path.string());
     return Status::OK();
   }
@@ -216,7 +208,7 @@ struct SlurmState {
 
 bool ReadState(const fs::path& dir, SlurmState* state, std::string* error) {
   std::string text;
-  if (!ReadFileText(dir / "slurm.json", &text)) {
+  if (!ReadTextFile((dir / "slurm.json").string(), &text, error)) {
     *error = "no slurm.json in " + dir.string() + " (not a gridsearch slurm state folder?)";
     return false;
   }

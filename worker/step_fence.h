@@ -14,11 +14,12 @@
 #define GRIDSEARCH_WORKER_STEP_FENCE_H_
 
 #include <c10/core/Device.h>
+#include <c10/core/Event.h>
 
 #include <chrono>
 #include <cstddef>
 #include <deque>
-#include <memory>
+#include <optional>
 
 namespace gridsearch {
 
@@ -40,9 +41,15 @@ class StepFence {
   Clock::time_point WaitOldest();
 
  private:
-  struct Pending;
+  // A device event (CUDA) or, on the CPU, the time the step's code returned.
+  // c10::Event reaches the CUDA runtime through LibTorch's device-guard
+  // registry, so no CUDA headers are needed and a CPU-only LibTorch builds it.
+  struct Pending {
+    std::optional<c10::Event> event;
+    Clock::time_point recorded;
+  };
   c10::Device device_;
-  std::deque<std::unique_ptr<Pending>> pending_;
+  std::deque<Pending> pending_;
 };
 
 }  // namespace gridsearch
