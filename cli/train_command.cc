@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "common/sweep_spec.h"
 #include "common/train_job.h"
 #include "worker/devices.h"
+#include "worker/program_runner.h"
 #include "worker/trainer.h"
 
 namespace gridsearch {
@@ -36,6 +38,9 @@ constexpr char kUsage[] =
     "  {\"model\": \"mlp\", \"dataset\": \"fashion-mnist\", \"batch_size\": 100,\n"
     "   \"budget_seconds\": 5, \"seed\": 1, \"device\": \"cpu\",\n"
     "   \"optimizers\": {\"sgd\": {\"lr\": 0.1, \"momentum\": 0.9}}}\n"
+    "\n"
+    "A job with a \"program\" instead of a model runs that program once, as a worker\n"
+    "would (its output is shown with a leading '| ').\n"
     "\n"
     "Options:\n"
     "  --device D         cpu, cuda or cuda:N (default: the file's \"device\", else cpu)\n"
@@ -180,6 +185,14 @@ std::string Describe(const JobSpec& job, const std::string& device, int threads)
   return os.str();
 }
 
+std::string DescribeProgram(const JobSpec& job, const std::string& device) {
+  std::ostringstream os;
+  for (const auto& word : job.program.command) os << (os.tellp() > 0 ? " " : "") << word;
+  os << ": " << job.optimizer << " " << job.params_json << ", seed " << job.seed << ", budget "
+     << job.budget_seconds << " s, " << device;
+  return os.str();
+}
+
 }  // namespace
 
 int RunTrainMain(int argc, char** argv) {
@@ -209,18 +222,30 @@ int RunTrainMain(int argc, char** argv) {
     return kRefused;
   }
 
-  KeepFreedMemoryForTraining();
+  const bool jsonl = flags.format == "jsonl";
+  const bool program = train.job.program.present();
+  if (!program) KeepFreedMemoryForTraining();
   TrainerOptions options;
   options.device = canonical;
   options.threads = flags.threads;
   options.max_steps = flags.max_steps;
   options.flush_interval_seconds = flags.flush_interval_seconds;
-  Trainer trainer(options);
-  std::fprintf(stderr, "training %s\n", Describe(train.job, trainer.DeviceName(), flags.threads).c_str());
-  if (flags.max_steps > 0)
-    std::fprintf(stderr, "at most %lld steps\n", static_cast<long long>(flags.max_steps));
+  std::unique_ptr<Trainer> trainer;
+  if (program) {
+    if (flags.max_steps > 0) {
+      std::fprintf(stderr, "%s: --max-steps is for the built-in networks; a program decides "
+                   "its own steps\n", name);
+      return kRefused;
+    }
+    std::fprintf(stderr, "running %s\n", DescribeProgram(train.job, canonical).c_str());
+  } else {
+    trainer = std::make_unique<Trainer>(options);
+    std::fprintf(stderr, "training %s\n",
+                 Describe(train.job, trainer->DeviceName(), flags.threads).c_str());
+    if (flags.max_steps > 0)
+      std::fprintf(stderr, "at most %lld steps\n", static_cast<long long>(flags.max_steps));
+  }
 
-  const bool jsonl = flags.format == "jsonl";
   if (!jsonl) std::printf("step,elapsed_seconds,epoch,loss,learning_rate\n");
   std::fflush(stdout);
   CurveSink sink = [&](const std::vector<CurvePoint>& points) {
@@ -242,7 +267,18 @@ int RunTrainMain(int argc, char** argv) {
     return Status::OK();
   };
   JobResult result;
-  s = trainer.Run(train.job, sink, &result);
+  if (program) {
+    // The worker's rules, with the default lease timeout as the hang limit.
+    ProgramRunnerOptions po;
+    po.device = canonical;
+    po.threads = flags.threads;
+    po.flush_interval_seconds = flags.flush_interval_seconds;
+    po.output = [](const std::string& line) { std::fprintf(stderr, "| %s\n", line.c_str()); };
+    ProgramRunner runner(std::move(po));
+    s = runner.Run(train.job, sink, nullptr, &result);
+  } else {
+    s = trainer->Run(train.job, sink, &result);
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "%s: the job failed: %s\n", name, s.ToString().c_str());
     return s.code() == Status::kInvalidArgument || s.code() == Status::kNotFound ? kRefused

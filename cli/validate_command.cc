@@ -1,7 +1,10 @@
 // `gridsearch validate SPEC`: every problem of a spec, or its expansion and
 // an estimate of the compute it needs, with the setup and evaluation cost of
 // one job measured on this machine.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 #include <string>
@@ -37,7 +40,7 @@ Overhead Measure(const SweepSpec& spec, const std::string& device) {
   o.device = device;
   const GridPoint point = ExpandGrid(spec).at(0);
   JobSpec job;
-  Status s = MakeJobSpec(spec, point.optimizer, point.params, spec.seeds.at(0), &job);
+  Status s = MakeJobSpec(spec, point.optimizer, point.params_json, spec.seeds.at(0), &job);
   job.budget_seconds = 0;
   TrainerOptions options;
   options.device = device;
@@ -61,6 +64,30 @@ std::string Seconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), s < 10 ? "%.2f s" : "%.0f s", s);
   return buf;
+}
+
+// What this machine says of a program's command and folder: the workers
+// may be other machines, so it is a note, not a problem.
+std::string ProgramNote(const ProgramSpec& program) {
+  const std::string& exe = program.command[0];
+  std::vector<std::string> notes;
+  if (!program.workdir.empty() && access(program.workdir.c_str(), X_OK) != 0)
+    notes.push_back("program.workdir '" + program.workdir + "' is not a folder here");
+  bool found = false;
+  if (exe.find('/') != std::string::npos) {
+    const std::string path =
+        exe[0] == '/' || program.workdir.empty() ? exe : program.workdir + "/" + exe;
+    found = access(path.c_str(), X_OK) == 0;
+  } else if (const char* path = std::getenv("PATH"); path != nullptr) {
+    std::stringstream dirs(path);
+    for (std::string dir; !found && std::getline(dirs, dir, ':');)
+      found = !dir.empty() && access((dir + "/" + exe).c_str(), X_OK) == 0;
+  }
+  if (!found) notes.push_back("'" + exe + "' is not an executable on this machine's PATH");
+  std::string out;
+  for (const auto& n : notes) out += (out.empty() ? "" : "; ") + n;
+  if (!out.empty()) out += " (the workers' machines may differ)";
+  return out;
 }
 
 }  // namespace
@@ -93,7 +120,8 @@ int RunValidateCommand(const ValidateFlags& f) {
   const int64_t jobs = CountJobs(spec);
 
   Overhead overhead;
-  if (f.measure) {
+  // A program's setup is its own: there is nothing to measure here.
+  if (f.measure && !spec.program.present()) {
     std::string device;
     Status s = CanonicalDevice(f.device, &device);
     if (!s.ok()) {
@@ -131,13 +159,23 @@ int RunValidateCommand(const ValidateFlags& f) {
     return kExitOk;
   }
   std::ostringstream os;
-  os << f.spec_path << ": valid\n"
-     << "  sweep \"" << spec.name << "\": " << spec.model << " on " << spec.dataset.name
-     << (spec.dataset.train_size > 0 ? " (first " + std::to_string(spec.dataset.train_size) + ")"
-                                     : std::string())
-     << ", batch " << spec.batch_size << ", budget " << FormatDuration(spec.budget_seconds)
-     << " per job\n"
-     << "  configurations:";
+  os << f.spec_path << ": valid\n";
+  if (spec.program.present()) {
+    os << "  sweep \"" << spec.name << "\": program";
+    for (const auto& word : spec.program.command) os << " " << word;
+    os << ", budget " << FormatDuration(spec.budget_seconds) << " per job (setup up to "
+       << FormatDuration(spec.program.setup_timeout_seconds) << ", evaluation up to "
+       << FormatDuration(spec.program.eval_timeout_seconds) << ")\n";
+    const std::string note = ProgramNote(spec.program);
+    if (!note.empty()) os << "  note: " << note << "\n";
+  } else {
+    os << "  sweep \"" << spec.name << "\": " << spec.model << " on " << spec.dataset.name
+       << (spec.dataset.train_size > 0 ? " (first " + std::to_string(spec.dataset.train_size) + ")"
+                                       : std::string())
+       << ", batch " << spec.batch_size << ", budget " << FormatDuration(spec.budget_seconds)
+       << " per job\n";
+  }
+  os << "  configurations:";
   const char* separator = " ";
   for (const auto& [optimizer, n] : per_optimizer) {
     os << separator << optimizer << " " << n;

@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace gridsearch {
 
@@ -16,6 +17,17 @@ struct DatasetSpec {
   std::string path;          // folder of the files; empty: the catalog's default
   int64_t train_size = 0;    // first N training examples; 0: all of them
   bool augment = false;      // random crop (4-pixel padding) + horizontal flip per batch
+};
+
+// A user's own training program (a sweep spec's `program`): the worker runs
+// `command` once per job under the protocol of worker/program_runner.h.
+struct ProgramSpec {
+  std::vector<std::string> command;        // argv; empty: a built-in network
+  std::string workdir;                     // empty: the worker's own
+  std::map<std::string, std::string> env;  // added to the worker's environment
+  double setup_timeout_seconds = 600;      // start to the train_start event
+  double eval_timeout_seconds = 60;        // after the budget, for the final metrics
+  bool present() const { return !command.empty(); }
 };
 
 struct JobSpec {
@@ -31,6 +43,11 @@ struct JobSpec {
   double budget_seconds = 0;              // wall-clock training time
   int64_t decay_steps = 0;                // 0: one epoch (train_size / batch_size steps)
   double dropout = 0;                     // drop probability of the layers that take it
+  // The configuration's grid values as canonical JSON (sorted keys; numbers,
+  // strings, booleans). A program reads its parameters from here; `params`
+  // is empty for a program.
+  std::string params_json;
+  ProgramSpec program;                    // present(): run this instead of a network
 };
 
 // One point of a loss curve: the loss of one training batch.

@@ -8,33 +8,17 @@
 #include <nlohmann/json.hpp>
 
 #include "common/catalog.h"
+#include "common/json_fields.h"
+#include "common/program_spec.h"
 
 namespace gridsearch {
 namespace {
 
 using json = nlohmann::json;
 
-const char* TypeName(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "object";
-    case json::value_t::array: return "array";
-    case json::value_t::string: return "string";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "number";
-    default: return "unknown";
-  }
-}
-
-Status Invalid(const std::string& field, const std::string& what) {
-  return Status::InvalidArgument(field + ": " + what);
-}
-
-Status WrongType(const std::string& field, const char* expected, const json& got) {
-  return Invalid(field, std::string("expected ") + expected + ", got " + TypeName(got));
-}
+using spec_fields::Invalid;
+using spec_fields::TypeName;
+using spec_fields::WrongType;
 
 // Every key of `obj` that is not in `allowed` is a problem, with the
 // closest allowed name suggested.
@@ -282,8 +266,16 @@ Status ParseAblation(const json& j, const SweepSpec& spec) {
     bool in_grid = false;
     for (const auto& axis : grid->axes)
       if (axis.first == it.key()) in_grid = true;
+    for (const auto& axis : grid->program_axes)
+      if (axis.first == it.key()) in_grid = true;
     if (!in_grid) return Invalid(field, "not a parameter of the " + optimizer + " grid");
-    if (!it->is_number() && !it->is_boolean()) return WrongType(field, "a number", *it);
+    if (spec.program.present()) {
+      // A program's parameters may also be strings.
+      if (!it->is_number() && !it->is_boolean() && !it->is_string())
+        return WrongType(field, "a number, a string or a boolean", *it);
+    } else if (!it->is_number() && !it->is_boolean()) {
+      return WrongType(field, "a number", *it);
+    }
   }
   return Status::OK();
 }
@@ -335,25 +327,43 @@ void CollectSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
     check(Status::InvalidArgument(std::string("spec: expected a JSON object, got ") + TypeName(j)));
     return;
   }
-  CollectUnknownKeys(j, "", {"name", "model", "dataset", "batch_size", "budget_seconds", "seeds",
-                             "decay_steps", "dropout", "optimizers", "ablation"},
+  CollectUnknownKeys(j, "", {"name", "program", "model", "dataset", "batch_size",
+                             "budget_seconds", "seeds", "decay_steps", "dropout", "optimizers",
+                             "ablation"},
                      problems);
   check(GetString(j, "name", "name", true, &spec->name));
-  if (check(GetString(j, "model", "model", true, &spec->model)) &&
+  const bool program = j.contains("program");
+  if (program) {
+    // The program brings its own model and data: the fields of the built-in
+    // networks would be silently ignored, so they are refused.
+    for (const char* key : {"model", "dataset", "batch_size", "decay_steps", "dropout"})
+      if (j.contains(key))
+        check(Invalid(key, "not used by a program sweep (the program chooses its own); pass it "
+                           "in program.command or as a parameter of the grid"));
+    ParseProgramBlock(j["program"], &spec->program, problems);
+  }
+  if (program) {
+    // Checked above.
+  } else if (check(GetString(j, "model", "model", true, &spec->model)) &&
       FindModel(spec->model) == nullptr) {
     std::vector<std::string> known;
     for (const auto& m : Models()) known.push_back(m.name);
     check(Invalid("model", UnknownName("model", spec->model, known)));
   }
-  if (!j.contains("dataset"))
+  if (program) {
+    // No data set and no batch size: the program's own.
+  } else if (!j.contains("dataset")) {
     check(Invalid("dataset", "missing (required)"));
-  else
+  } else {
     check(ParseDataset(j["dataset"], spec));
+  }
 
-  if (!j.contains("batch_size"))
+  if (program) {
+  } else if (!j.contains("batch_size")) {
     check(Invalid("batch_size", "missing (required)"));
-  else
+  } else {
     check(GetPositiveInt(j["batch_size"], "batch_size", 1 << 20, &spec->batch_size));
+  }
 
   if (!j.contains("budget_seconds")) {
     check(Invalid("budget_seconds", "missing (required)"));
@@ -405,7 +415,10 @@ void CollectSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
     for (auto it = opts.begin(); it != opts.end(); ++it) {  // nlohmann sorts keys
       OptimizerGrid grid;
       const size_t before = problems->size();
-      ParseGrid(it.key(), *it, &grid, problems);
+      if (program)
+        ParseProgramGrid(it.key(), *it, &grid, problems);
+      else
+        ParseGrid(it.key(), *it, &grid, problems);
       if (problems->size() == before) spec->grids.push_back(std::move(grid));
     }
   }
@@ -426,6 +439,17 @@ void CollectSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
 
   json canonical = j;
   json grids = json::object();
+  if (program) {
+    for (const auto& g : spec->grids) grids[g.optimizer] = ProgramGridToJson(g);
+    canonical["optimizers"] = grids;
+    canonical["program"] = ProgramToJson(spec->program);
+    try {
+      spec->canonical_json = canonical.dump();
+    } catch (const json::exception& e) {
+      check(Status::InvalidArgument(std::string("spec: ") + e.what()));
+    }
+    return;
+  }
   for (const auto& g : spec->grids) {
     json axes = json::object();
     const OptimizerInfo* opt = FindOptimizer(g.optimizer);
@@ -459,9 +483,49 @@ Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
   return problems.empty() ? Status::OK() : problems.front();
 }
 
+namespace {
+
+// A program's configurations: the same odometer over its axes of JSON values.
+void ExpandProgramGrid(const OptimizerGrid& g, std::vector<GridPoint>* out) {
+  const auto& axes = g.program_axes;
+  std::vector<size_t> idx(axes.size(), 0);
+  while (true) {
+    json params = json::object();
+    for (size_t a = 0; a < axes.size(); ++a)
+      params[axes[a].first] = json::parse(axes[a].second[idx[a]]);
+    GridPoint p;
+    p.optimizer = g.optimizer;
+    for (auto it = params.begin(); it != params.end(); ++it) {
+      if (it->is_boolean())
+        p.params[it.key()] = it->get<bool>() ? 1 : 0;
+      else if (it->is_number())
+        p.params[it.key()] = it->get<double>();
+    }
+    p.params_json = params.dump();
+    out->push_back(std::move(p));
+    size_t a = axes.size();
+    bool wrapped = true;
+    while (a > 0) {
+      --a;
+      if (++idx[a] < axes[a].second.size()) {
+        wrapped = false;
+        break;
+      }
+      idx[a] = 0;
+    }
+    if (wrapped) break;
+  }
+}
+
+}  // namespace
+
 std::vector<GridPoint> ExpandGrid(const SweepSpec& spec) {
   std::vector<GridPoint> out;
   for (const auto& g : spec.grids) {
+    if (spec.program.present()) {
+      ExpandProgramGrid(g, &out);
+      continue;
+    }
     std::vector<size_t> idx(g.axes.size(), 0);
     while (true) {
       GridPoint p;
@@ -488,6 +552,8 @@ int64_t CountConfigurations(const SweepSpec& spec) {
   for (const auto& g : spec.grids) {
     int64_t n = 1;
     for (const auto& axis : g.axes) n = SaturatingMul(n, static_cast<int64_t>(axis.second.size()));
+    for (const auto& axis : g.program_axes)
+      n = SaturatingMul(n, static_cast<int64_t>(axis.second.size()));
     total = (total > INT64_MAX - n) ? INT64_MAX : total + n;
   }
   return total;
@@ -501,16 +567,52 @@ std::string ParamsToJson(const std::string& optimizer, const std::map<std::strin
   return ParamsObject(optimizer, params).dump();
 }
 
+std::map<std::string, double> NumericParams(const std::string& params_json) {
+  std::map<std::string, double> out;
+  json j = json::parse(params_json, nullptr, false);
+  if (!j.is_object()) return out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it->is_boolean())
+      out[it.key()] = it->get<bool>() ? 1 : 0;
+    else if (it->is_number())
+      out[it.key()] = it->get<double>();
+  }
+  return out;
+}
+
+std::string SweepModelLabel(const SweepSpec& spec) {
+  return spec.program.present() ? "program" : spec.model;
+}
+
+std::string SweepDatasetLabel(const SweepSpec& spec) {
+  if (!spec.program.present()) return spec.dataset.name;
+  // "python3 train.py": the interpreter and the script, without folders.
+  std::string label;
+  for (size_t i = 0; i < spec.program.command.size() && i < 2; ++i) {
+    std::string word = spec.program.command[i];
+    if (i == 1 && !word.empty() && word[0] == '-') break;
+    const size_t slash = word.find_last_of('/');
+    if (slash != std::string::npos && slash + 1 < word.size()) word = word.substr(slash + 1);
+    label += (label.empty() ? "" : " ") + word;
+  }
+  return label;
+}
+
 Status MakeJobSpec(const SweepSpec& spec, const std::string& optimizer,
-                   const std::map<std::string, double>& grid_params, int64_t seed, JobSpec* job) {
+                   const std::string& params_json, int64_t seed, JobSpec* job) {
   *job = JobSpec();
   job->optimizer = optimizer;
-  GS_RETURN_IF_ERROR(ResolveParams(optimizer, grid_params, &job->params));
   job->seed = seed;
+  job->budget_seconds = spec.budget_seconds;
+  job->params_json = params_json;
+  if (spec.program.present()) {
+    job->program = spec.program;
+    return Status::OK();
+  }
+  GS_RETURN_IF_ERROR(ResolveParams(optimizer, NumericParams(params_json), &job->params));
   job->model = spec.model;
   job->dataset = spec.dataset;
   job->batch_size = spec.batch_size;
-  job->budget_seconds = spec.budget_seconds;
   job->decay_steps = spec.decay_steps;
   job->dropout = spec.dropout;
   return Status::OK();

@@ -29,10 +29,14 @@ struct SpecLimits {
 struct OptimizerGrid {
   std::string optimizer;
   std::vector<std::pair<std::string, std::vector<double>>> axes;
+  // A program's grid instead: each axis's values as JSON text (numbers,
+  // strings, booleans), in the order written; axes sorted by name.
+  std::vector<std::pair<std::string, std::vector<std::string>>> program_axes;
 };
 
 struct SweepSpec {
   std::string name;
+  ProgramSpec program;                 // present(): a program sweep, no model or data set
   std::string model;
   DatasetSpec dataset;
   int64_t batch_size = 0;
@@ -63,6 +67,11 @@ Status ParseSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
 void CollectSweepSpec(const std::string& text, const SpecLimits& limits, SweepSpec* spec,
                       std::vector<Status>* problems);
 
+// What `status` shows for a sweep's model and data set: the spec's, or for
+// a program "program" and the command's first words.
+std::string SweepModelLabel(const SweepSpec& spec);
+std::string SweepDatasetLabel(const SweepSpec& spec);
+
 // Configurations in expansion order: optimizers by name, then the
 // lexicographic product of each grid's axes.
 std::vector<GridPoint> ExpandGrid(const SweepSpec& spec);
@@ -72,13 +81,17 @@ int64_t CountConfigurations(const SweepSpec& spec);
 int64_t CountJobs(const SweepSpec& spec);
 
 // The job of one configuration (`optimizer` with its grid values
-// `grid_params`) and `seed` of `spec`, as a worker is given it: every
-// parameter of the optimizer (the catalog's defaults for the rest), and the
-// spec's model, data set, batch size, budget, decay steps and dropout. Ids
-// and the attempt are left 0. InvalidArgument for an unknown optimizer or
-// parameter.
+// `params_json`, a GridPoint's) and `seed` of `spec`, as a worker is given
+// it. For a network: every parameter of the optimizer (the catalog's
+// defaults for the rest), and the spec's model, data set, batch size,
+// budget, decay steps and dropout. For a program: the program, the grid
+// values as they are, and the budget. Ids and the attempt are left 0.
+// InvalidArgument for an unknown optimizer or parameter.
 Status MakeJobSpec(const SweepSpec& spec, const std::string& optimizer,
-                   const std::map<std::string, double>& grid_params, int64_t seed, JobSpec* job);
+                   const std::string& params_json, int64_t seed, JobSpec* job);
+
+// The numbers and booleans (as 0/1) of a parameter object's JSON.
+std::map<std::string, double> NumericParams(const std::string& params_json);
 
 // Canonical JSON for a parameter map: sorted keys, booleans as true/false.
 std::string ParamsToJson(const std::string& optimizer, const std::map<std::string, double>& params);

@@ -42,7 +42,7 @@ Status ParseTrainJob(const std::string& text, TrainJob* out) {
         std::to_string(configs) + " configuration(s) x " + std::to_string(seeds) +
         " seed(s): give one optimizer, one value per parameter and one seed");
   const std::vector<GridPoint> points = ExpandGrid(out->spec);
-  return MakeJobSpec(out->spec, points[0].optimizer, points[0].params, out->spec.seeds[0],
+  return MakeJobSpec(out->spec, points[0].optimizer, points[0].params_json, out->spec.seeds[0],
                      &out->job);
 }
 

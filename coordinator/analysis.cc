@@ -31,8 +31,7 @@ AblationSpec ParseAblation(const std::string& spec_json) {
   a.optimizer = block["optimizer"].get<std::string>();
   if (block.contains("features") && block["features"].is_object()) {
     for (auto it = block["features"].begin(); it != block["features"].end(); ++it) {
-      double off = it->is_boolean() ? (it->get<bool>() ? 1 : 0) : it->get<double>();
-      a.features.emplace_back(it.key(), off);
+      a.features.emplace_back(it.key(), it->dump());
     }
   }
   return a;
@@ -70,20 +69,37 @@ Status LoadSweepInfo(Database* db, int64_t sweep_id, SweepInfo* info) {
   return Status::OK();
 }
 
+namespace {
+
+// A number or a boolean (as 0/1) compares by value, anything else as JSON.
+bool SameValue(const json& a, const json& b) {
+  auto numeric = [](const json& v, double* out) {
+    if (v.is_boolean()) *out = v.get<bool>() ? 1 : 0;
+    else if (v.is_number()) *out = v.get<double>();
+    else return false;
+    return true;
+  };
+  double x = 0, y = 0;
+  if (numeric(a, &x) && numeric(b, &y)) return x == y;
+  return a == b;
+}
+
+}  // namespace
+
 std::vector<bool> FeaturesOn(const AblationSpec& ablation, const std::string& optimizer,
                              const std::string& params_json) {
   std::vector<bool> on;
   json params = json::parse(params_json, nullptr, false);
   const OptimizerInfo* info = FindOptimizer(optimizer);
-  for (const auto& [name, off] : ablation.features) {
-    double value = 0;
+  for (const auto& [name, off_text] : ablation.features) {
+    const json off = json::parse(off_text, nullptr, false);
+    json value = 0;
     if (params.is_object() && params.contains(name)) {
-      const json& v = params[name];
-      value = v.is_boolean() ? (v.get<bool>() ? 1 : 0) : v.get<double>();
+      value = params[name];
     } else if (info != nullptr && info->FindParam(name) != nullptr) {
       value = info->FindParam(name)->default_value;
     }
-    on.push_back(value != off);
+    on.push_back(!SameValue(value, off));
   }
   return on;
 }

@@ -24,7 +24,9 @@ class Database;
 // that means "off" (momentum 0, loose_approximation 1, decay 1).
 struct AblationSpec {
   std::string optimizer;
-  std::vector<std::pair<std::string, double>> features;
+  // Each feature's parameter and its "off" value as JSON text (a number, a
+  // boolean, or for a program a string).
+  std::vector<std::pair<std::string, std::string>> features;
   bool present() const { return !optimizer.empty(); }
 };
 

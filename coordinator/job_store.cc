@@ -105,18 +105,6 @@ Status EndLease(Database* db, const std::string& lease_id, const char* outcome, 
   return st->Run();
 }
 
-std::map<std::string, double> ParseParams(const std::string& text) {
-  std::map<std::string, double> out;
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return out;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it->is_boolean())
-      out[it.key()] = it->get<bool>() ? 1 : 0;
-    else if (it->is_number())
-      out[it.key()] = it->get<double>();
-  }
-  return out;
-}
 
 // Refuses points that could not come from a real training loop.
 Status CheckPoints(const std::vector<CurvePoint>& points, int max_points) {
@@ -318,8 +306,8 @@ Status JobStore::SubmitSweep(const std::string& spec_json, int64_t* sweep_id, in
         "INSERT INTO sweeps (name, spec_json, model, dataset, budget_seconds, total_jobs, "
         "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         &st));
-    st.Bind(1, spec->name).Bind(2, spec->canonical_json).Bind(3, spec->model);
-    st.Bind(4, spec->dataset.name).Bind(5, spec->budget_seconds);
+    st.Bind(1, spec->name).Bind(2, spec->canonical_json).Bind(3, SweepModelLabel(*spec));
+    st.Bind(4, SweepDatasetLabel(*spec)).Bind(5, spec->budget_seconds);
     st.Bind(6, CountJobs(*spec)).Bind(7, now);
     GS_RETURN_IF_ERROR(st.Run());
     id = db->LastInsertId();
@@ -382,7 +370,7 @@ Status JobStore::TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* le
     std::shared_ptr<const SweepSpec> spec;
     GS_RETURN_IF_ERROR(SpecFor(db, sweep_id, &spec));
     // The same construction as `gridsearch train`'s, so both train one job alike.
-    GS_RETURN_IF_ERROR(MakeJobSpec(*spec, optimizer, ParseParams(params_json), seed, &job));
+    GS_RETURN_IF_ERROR(MakeJobSpec(*spec, optimizer, params_json, seed, &job));
     job.job_id = job_id;
     job.sweep_id = sweep_id;
     job.attempt = attempt;

@@ -17,6 +17,8 @@ packages=(
   clang libclang-rt-14-dev   # the spec fuzzer (libFuzzer)
   openssl                    # TLS certificates in the security tests
   slurm-wlm munge            # a real one-node Slurm in the Slurm tests (ctest -L slurm)
+  python3                    # users' own training programs in the program tests
+  python3-torch              # the PyTorch program example (ctest -L python-torch)
 )
 
 missing=()

@@ -20,6 +20,15 @@ void ToProto(const JobSpec& in, v1::Job* out) {
   out->set_budget_seconds(in.budget_seconds);
   out->set_decay_steps(in.decay_steps);
   out->set_dropout(in.dropout);
+  out->set_params_json(in.params_json);
+  if (in.program.present()) {
+    v1::Program* program = out->mutable_program();
+    for (const auto& word : in.program.command) program->add_command(word);
+    program->set_workdir(in.program.workdir);
+    for (const auto& [k, v] : in.program.env) (*program->mutable_env())[k] = v;
+    program->set_setup_timeout_seconds(in.program.setup_timeout_seconds);
+    program->set_eval_timeout_seconds(in.program.eval_timeout_seconds);
+  }
 }
 
 JobSpec FromProto(const v1::Job& in) {
@@ -38,6 +47,15 @@ JobSpec FromProto(const v1::Job& in) {
   out.batch_size = in.batch_size();
   out.budget_seconds = in.budget_seconds();
   out.decay_steps = in.decay_steps();
+  out.params_json = in.params_json();
+  if (in.has_program()) {
+    const v1::Program& program = in.program();
+    out.program.command.assign(program.command().begin(), program.command().end());
+    out.program.workdir = program.workdir();
+    for (const auto& [k, v] : program.env()) out.program.env[k] = v;
+    out.program.setup_timeout_seconds = program.setup_timeout_seconds();
+    out.program.eval_timeout_seconds = program.eval_timeout_seconds();
+  }
   out.dropout = in.dropout();
   return out;
 }

@@ -66,7 +66,7 @@ TEST_F(AnalysisTest, SweepInfoReadsTheAblationBlock) {
 TEST_F(AnalysisTest, AblationHasEveryGroupWithRanksAmongTheOptimizer) {
   AblationSpec a;
   a.optimizer = "pal";
-  a.features = {{"momentum", 0}, {"loose_approximation", 1}, {"decay", 1}};
+  a.features = {{"momentum", "0"}, {"loose_approximation", "1"}, {"decay", "1"}};
   std::vector<AblationRow> rows;
   ASSERT_TRUE(QueryAblation(db_.get(), 1, a, &rows).ok());
   ASSERT_EQ(rows.size(), 8u);
@@ -109,7 +109,7 @@ TEST_F(AnalysisTest, BestPerGroupSplitsTheAblatedOptimizer) {
   ASSERT_TRUE(LoadSweepInfo(db_.get(), 1, &info).ok());
   AblationSpec a;
   a.optimizer = "pal";
-  a.features = {{"momentum", 0}};  // PAL with and without momentum, as in Table 3
+  a.features = {{"momentum", "0"}};  // PAL with and without momentum, as in Table 3
   std::vector<GroupBest> rows;
   ASSERT_TRUE(QueryBestPerGroup(db_.get(), 1, "final_train_loss", a, &rows).ok());
   // Global: c2 .05 (1), sgd .15 (2), c1 .2 (3), c5 .3, c3 .4, c4 .6, c6 diverged.

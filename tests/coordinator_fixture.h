@@ -36,14 +36,15 @@ class CoordinatorFixture : public ::testing::Test {
   std::string Db() const { return dir_.File("sweep.db"); }
   std::string Log() const { return dir_.File("log.txt"); }
 
-  // Starts a coordinator on a free loopback port; returns its address.
-  std::string StartCoordinator(double lease_timeout) {
+  // Starts a coordinator on a free loopback port, with `extra` flags;
+  // returns its address.
+  std::string StartCoordinator(double lease_timeout, const std::vector<std::string>& extra = {}) {
     const std::string port_file = dir_.File("port");
-    coordinator_ = std::make_unique<Process>(
-        std::vector<std::string>{Bin(), "coordinator", "--db", Db(), "--listen", "127.0.0.1:0",
-                                 "--port-file", port_file, "--lease-timeout",
-                                 std::to_string(lease_timeout)},
-        Log());
+    std::vector<std::string> argv{Bin(), "coordinator", "--db", Db(), "--listen", "127.0.0.1:0",
+                                  "--port-file", port_file, "--lease-timeout",
+                                  std::to_string(lease_timeout)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    coordinator_ = std::make_unique<Process>(argv, Log());
     EXPECT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30)) << ReadFile(Log());
     std::string addr = ReadFile(port_file);
     while (!addr.empty() && (addr.back() == '\n' || addr.back() == ' ')) addr.pop_back();

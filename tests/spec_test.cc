@@ -397,6 +397,7 @@ TEST(ShippedSpecsTest, JobCountsMatchThePapers) {
       {"pal2020_resnet32_cifar10.json", 10, 30, {{"pal", 8}, {"sgd", 2}}},
       {"fashion_mnist_paper_small.json", 408, 816, section42},
       {"fashion_mnist_quick.json", 8, 16, {{"sgd", 4}, {"adam", 2}, {"rmsprop", 2}}},
+      {"program/fashion_mnist_sweep.json", 7, 14, {{"sgd", 4}, {"adam", 3}}},
   };
   for (const auto& e : expected) {
     SCOPED_TRACE(e.file);

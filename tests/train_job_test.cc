@@ -45,7 +45,7 @@ TEST(TrainJobTest, SameJobAsTheCoordinatorWouldHandOut) {
   ASSERT_TRUE(ParseTrainJob(kJob, &t).ok());
   const GridPoint point = ExpandGrid(t.spec).at(0);
   JobSpec leased;
-  ASSERT_TRUE(MakeJobSpec(t.spec, point.optimizer, point.params, t.spec.seeds[0], &leased).ok());
+  ASSERT_TRUE(MakeJobSpec(t.spec, point.optimizer, point.params_json, t.spec.seeds[0], &leased).ok());
   EXPECT_EQ(leased.params, t.job.params);
   EXPECT_EQ(leased.model, t.job.model);
   EXPECT_EQ(leased.budget_seconds, t.job.budget_seconds);

@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "common/catalog.h"
+#include "common/log_loss.h"
 #include "models/augment.h"
 #include "models/datasets.h"
 #include "models/models.h"
@@ -71,42 +72,6 @@ void SetBlasThreads(int threads) {
 // empty path and the default folder are one entry); the same request is
 // served from the device's memory for the life of the process.
 using DatasetKey = std::tuple<std::string, std::string, int64_t>;
-
-// The time average of log10(batch loss) over a curve, by trapezoids over
-// elapsed time from the first point to the last. With one point (or no
-// elapsed time between the points) it is that point's value; with none, NaN.
-class LogLossAverage {
- public:
-  void Add(double elapsed, double loss) {
-    // An exact zero loss would make the average -inf; the smallest positive
-    // double keeps it finite and still ranks that run first.
-    const double v = std::log10(std::max(loss, std::numeric_limits<double>::min()));
-    if (count_ == 0) {
-      first_elapsed_ = elapsed;
-      first_value_ = v;
-    } else {
-      area_ += (elapsed - last_elapsed_) * (v + last_value_) / 2;
-    }
-    last_elapsed_ = elapsed;
-    last_value_ = v;
-    ++count_;
-  }
-
-  double Value() const {
-    if (count_ == 0) return kNaN;
-    const double span = last_elapsed_ - first_elapsed_;
-    if (count_ < 2 || span <= 0) return first_value_;
-    return area_ / span;
-  }
-
- private:
-  int64_t count_ = 0;
-  double first_elapsed_ = 0;
-  double first_value_ = 0;
-  double last_elapsed_ = 0;
-  double last_value_ = 0;
-  double area_ = 0;
-};
 
 // A host tensor on `device`. To a GPU the copy goes from pinned memory
 // without waiting for the steps still queued (LibTorch's pinned allocator

@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "proto/convert.h"
+#include "worker/program_runner.h"
 #include "worker/progress_reporter.h"
 
 namespace gridsearch {
@@ -120,7 +121,31 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
   };
 
   JobResult result;
-  Status trained = trainer_->Run(job, sink, &result);
+  Status trained;
+  if (job.program.present()) {
+    // The user's program trains it, under the same budget and stop rules.
+    ProgramRunnerOptions po;
+    po.device = options_.trainer.device;
+    po.device_name = trainer_->DeviceName();
+    po.threads = options_.trainer.threads;
+    po.silence_limit_seconds =
+        lease.lease_timeout_seconds() > 0 ? lease.lease_timeout_seconds() : 60;
+    po.flush_interval_seconds = options_.trainer.flush_interval_seconds;
+    const std::string job_label = "job " + std::to_string(job.job_id) + " |";
+    po.output = [&](const std::string& line) { Log("%s %s", job_label, line); };
+    std::string command;
+    for (size_t i = 0; i < job.program.command.size() && i < 4; ++i)
+      command += (i ? " " : "") + job.program.command[i];
+    Log("job %s: running %s", std::to_string(job.job_id),
+        command + " (" + job.optimizer + " " + job.params_json + ", seed " +
+            std::to_string(job.seed) + ")");
+    ProgramRunner runner(std::move(po));
+    trained = runner.Run(job, sink, [this] { return stop_.load(); }, &result);
+  } else {
+    trained = trainer_->Run(job, sink, &result);
+    result.device = trainer_->DeviceName();
+    result.software = Trainer::SoftwareVersion();
+  }
   std::vector<CurvePoint> unsent = reporter.Finish();
   std::string lost_reason;
   if (reporter.lease_lost(&lost_reason)) {
@@ -154,8 +179,6 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
     if (!s.ok()) Log("reporting failure of job %s: %s", std::to_string(job.job_id), s.ToString());
     return trained;
   }
-  result.device = trainer_->DeviceName();
-  result.software = Trainer::SoftwareVersion();
   v1::CompleteJobRequest req;
   req.set_job_id(job.job_id);
   req.set_lease_id(lease_id);
