@@ -14,6 +14,7 @@
 #include "coordinator/database.h"
 #include "coordinator/format.h"
 #include "common/sweep_spec.h"
+#include "common/text_escape.h"
 #include "cli/plot.h"
 #include "cli/worker_processes.h"
 #include "coordinator/server.h"
@@ -65,9 +66,17 @@ void PrintFailures(const std::string& db_path, int64_t sweep_id, int64_t failed,
     bool row = false;
     while (st.Step(&row).ok() && row) {
       ++distinct;
-      if (shown++ < kShown)
-        std::fprintf(stderr, "  %lld x %s\n", static_cast<long long>(st.Int(1)),
-                     st.Text(0).c_str());
+      if (shown++ < kShown) {
+        // A message (a program's output, say) may span lines: each is
+        // printed indented, with its control characters written out.
+        const std::string cause = st.Text(0);
+        std::string text;
+        size_t begin = 0;
+        for (size_t nl; (nl = cause.find('\n', begin)) != std::string::npos; begin = nl + 1)
+          text += EscapeControl(cause.substr(begin, nl - begin)) + "\n      ";
+        text += EscapeControl(cause.substr(begin));
+        std::fprintf(stderr, "  %lld x %s\n", static_cast<long long>(st.Int(1)), text.c_str());
+      }
     }
   }
   if (distinct > kShown)
@@ -147,7 +156,8 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
                "sweep %lld \"%s\": %lld jobs (%lld configurations x %zu seeds), %d worker(s) x %d "
                "thread(s) on %s, budget %s per job\n"
                "database %s, worker log %s, coordinator %s\n",
-               static_cast<long long>(sweep_id), spec.name.c_str(), static_cast<long long>(total),
+               static_cast<long long>(sweep_id), EscapeControl(spec.name).c_str(),
+               static_cast<long long>(total),
                static_cast<long long>(configs), spec.seeds.size(), n, threads, where.c_str(),
                FormatDuration(spec.budget_seconds).c_str(), f.db.c_str(), log_path.c_str(),
                server->address().c_str());

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text_escape.h"
 #include "coordinator/format.h"
 
 namespace gridsearch {
@@ -30,7 +31,10 @@ Status FetchJson(const TableFetcher& fetch, TableRequest req, json* out) {
   return Status::OK();
 }
 
-std::string Quote(const std::string& s) {
+// A gnuplot string: a control character (a newline would end the command
+// and start another) is written out first.
+std::string Quote(const std::string& raw) {
+  const std::string s = EscapeControl(raw);
   std::string out = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') out += '\\';

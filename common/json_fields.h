@@ -36,6 +36,13 @@ inline Status WrongType(const std::string& field, const char* expected, const nl
 }
 
 }  // namespace spec_fields
+
+// Parses `text` as JSON, refusing an object that gives a key twice (the
+// parser would keep the last value and silently drop the first): the
+// message names the key by its path, e.g. "optimizers.sgd.lr: given twice
+// in the same object". Syntax errors come back as "not valid JSON: ...".
+Status ParseJsonNoDuplicateKeys(const std::string& text, nlohmann::json* out);
+
 }  // namespace gridsearch
 
 #endif  // GRIDSEARCH_COMMON_JSON_FIELDS_H_

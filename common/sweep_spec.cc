@@ -10,6 +10,7 @@
 #include "common/catalog.h"
 #include "common/json_fields.h"
 #include "common/program_spec.h"
+#include "common/text_escape.h"
 
 namespace gridsearch {
 namespace {
@@ -53,6 +54,7 @@ Status GetString(const json& obj, const std::string& key, const std::string& fie
   if (!it->is_string()) return WrongType(field, "a string", *it);
   *out = it->get<std::string>();
   if (required && out->empty()) return Invalid(field, "must not be empty");
+  if (out->find('\0') != std::string::npos) return Invalid(field, "contains a NUL character");
   if (out->size() > 4096) return Invalid(field, "longer than 4096 characters");
   return Status::OK();
 }
@@ -316,11 +318,11 @@ void CollectSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
     return;
   }
   json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for numbers beyond double (1e999).
-    check(Status::InvalidArgument(std::string("spec is not valid JSON: ") + e.what()));
+  Status parsed = ParseJsonNoDuplicateKeys(text, &j);
+  if (!parsed.ok()) {
+    check(parsed.message().rfind("not valid JSON", 0) == 0
+              ? Status::InvalidArgument("spec is " + parsed.message())
+              : parsed);
     return;
   }
   if (!j.is_object()) {
@@ -331,7 +333,13 @@ void CollectSweepSpec(const std::string& text, const SpecLimits& limits, SweepSp
                              "budget_seconds", "seeds", "decay_steps", "dropout", "optimizers",
                              "ablation"},
                      problems);
-  check(GetString(j, "name", "name", true, &spec->name));
+  if (check(GetString(j, "name", "name", true, &spec->name))) {
+    // A name is printed on the operator's terminal by status and run.
+    const std::string control = FirstControl(spec->name);
+    if (!control.empty())
+      check(Invalid("name", "contains a control character (" + control +
+                                "); a sweep's name is one line of printable text"));
+  }
   const bool program = j.contains("program");
   if (program) {
     // The program brings its own model and data: the fields of the built-in

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
+
 #include <vector>
 
 namespace gridsearch {
@@ -11,11 +13,11 @@ using json = nlohmann::json;
 Status ParseTrainJob(const std::string& text, TrainJob* out) {
   *out = TrainJob();
   json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return Status::InvalidArgument(std::string("job is not valid JSON: ") + e.what());
-  }
+  Status parsed = ParseJsonNoDuplicateKeys(text, &j);
+  if (!parsed.ok())
+    return parsed.message().rfind("not valid JSON", 0) == 0
+               ? Status::InvalidArgument("job is " + parsed.message())
+               : parsed;
   if (!j.is_object()) return Status::InvalidArgument("job: expected a JSON object");
   if (j.contains("device")) {
     if (!j["device"].is_string())

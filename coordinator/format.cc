@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text_escape.h"
+
 namespace gridsearch {
 namespace {
 
@@ -37,8 +39,10 @@ std::string ParamsText(const std::string& params_json) {
   return out;
 }
 
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+std::string CsvField(const std::string& raw) {
+  // No control character reaches the file (nor the terminal that shows it).
+  const std::string s = EscapeControl(raw);
+  if (s.find_first_of(",\"") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {
     if (c == '"') out += '"';
@@ -57,7 +61,27 @@ std::string Notes(const RankedConfigRow& r) {
   return out;
 }
 
-std::string RenderTable(const std::vector<std::vector<std::string>>& rows, bool markdown) {
+// A cell as the table prints it: control characters written out, and in
+// markdown a '|' that would end the cell escaped.
+std::string Cell(const std::string& text, bool markdown) {
+  std::string s = EscapeControl(text);
+  if (!markdown || s.find('|') == std::string::npos) return s;
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string RenderTable(const std::vector<std::vector<std::string>>& raw_rows, bool markdown) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(raw_rows.size());
+  for (const auto& r : raw_rows) {
+    std::vector<std::string> cells;
+    for (const auto& c : r) cells.push_back(Cell(c, markdown));
+    rows.push_back(std::move(cells));
+  }
   std::vector<size_t> width;
   for (const auto& r : rows)
     for (size_t i = 0; i < r.size(); ++i) {
@@ -197,8 +221,8 @@ std::string FormatSweepSummary(const SweepSummary& s, const std::string& format)
   if (format == "json") return SummaryJson(s).dump(2) + "\n";
   std::ostringstream os;
   int64_t finished = s.done + s.failed + s.diverged + s.cancelled;
-  os << "sweep " << s.id << " \"" << s.name << "\": " << s.state << ", " << s.model << " on "
-     << s.dataset << ", budget " << FormatDuration(s.budget_seconds) << " per job\n";
+  os << "sweep " << s.id << " \"" << EscapeControl(s.name) << "\": " << s.state << ", "
+     << EscapeControl(s.model) << " on " << EscapeControl(s.dataset) << ", budget " << FormatDuration(s.budget_seconds) << " per job\n";
   os << "  jobs: " << finished << "/" << s.total << " finished (done " << s.done << ", diverged "
      << s.diverged << ", failed " << s.failed << ", cancelled " << s.cancelled << "), running "
      << s.leased << ", queued " << s.queued << "\n";

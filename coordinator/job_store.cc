@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/catalog.h"
+#include "common/text_escape.h"
 #include "coordinator/database.h"
 
 namespace gridsearch {
@@ -414,6 +415,16 @@ Status JobStore::LeaseJob(const WorkerInfo& worker, double wait_seconds, bool* h
       worker.software.size() > 256)
     return Status::InvalidArgument("worker_id, hostname, device and software are limited to 256 "
                                    "characters");
+  // A worker's id is printed in the job records and logs: one line of text.
+  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"worker_id", &worker.id},
+                                     {"hostname", &worker.hostname},
+                                     {"device", &worker.device},
+                                     {"software", &worker.software}}) {
+    const std::string control = FirstControl(*value);
+    if (!control.empty())
+      return Status::InvalidArgument(std::string(field) + ": contains a control character (" +
+                                     control + ")");
+  }
   wait_seconds = std::max(0.0, std::min(wait_seconds, options_.max_lease_wait_seconds));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds);
   while (true) {

@@ -1,10 +1,13 @@
 #include "coordinator/tables.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "common/text_escape.h"
 #include "coordinator/analysis.h"
 #include "coordinator/database.h"
 #include "coordinator/format.h"
@@ -289,6 +292,21 @@ Status RenderTable(Database* db, const TableRequest& request, std::string* out) 
   if (!IsRankingMetric(req.metric))
     return Status::InvalidArgument("unknown metric '" + req.metric + "' (known: " +
                                    RankingMetricList() + ")");
+  // Everything the request says is checked before the database is read, so
+  // a bad request is refused alike whether or not the sweep has data.
+  static const char* const kKinds[] = {"results", "best", "ablation", "epochs", "curves"};
+  if (std::find(std::begin(kKinds), std::end(kKinds), req.kind) == std::end(kKinds))
+    return Status::InvalidArgument("unknown table '" + req.kind +
+                                   "' (known: results, best, ablation, epochs, curves)");
+  if (req.kind == "curves") {
+    if (req.column != "loss" && req.column != "learning_rate")
+      return Status::InvalidArgument("unknown curve column '" + EscapeControl(req.column) +
+                                     "' (known: loss, learning_rate)");
+    if (req.bins < 1 || req.bins > 100000)
+      return Status::InvalidArgument("bins must be in 1..100000, got " + std::to_string(req.bins));
+    if (req.format != "csv" && req.format != "json")
+      return Status::InvalidArgument("curves are data: use --format csv or json");
+  }
   if (req.sweep_id == 0) GS_RETURN_IF_ERROR(LatestSweepId(db, &req.sweep_id));
   SweepInfo info;
   GS_RETURN_IF_ERROR(LoadSweepInfo(db, req.sweep_id, &info));

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text_escape.h"
+
 namespace gridsearch {
 namespace {
 
@@ -100,9 +102,7 @@ Status ParseReportLine(const std::string& line, ReportEvent* event) {
   *event = ReportEvent();
   json j = json::parse(QuoteNonFinite(line), nullptr, false);
   if (j.is_discarded()) {
-    std::string shown = line.substr(0, 80);
-    for (char& c : shown)
-      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    const std::string shown = EscapeControl(line.substr(0, 80));
     return Status::InvalidArgument("not JSON: \"" + shown + (line.size() > 80 ? "...\"" : "\""));
   }
   if (!j.is_object() || !j.contains("event") || !j["event"].is_string())

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log_loss.h"
+#include "common/text_escape.h"
 #include "worker/program_protocol.h"
 
 extern char** environ;
@@ -356,12 +357,13 @@ Status ProgramRunner::Run(const JobSpec& job, const ProgramCurveSink& sink,
     for (const auto& line : tail) t += "\n  " + line;
     return t;
   };
-  auto add_output_line = [&](std::string line) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  auto add_output_line = [&](std::string raw) {
+    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+    // The log and the job's error get the line with its control characters
+    // (colours, progress bars' CRs) written out.
+    std::string line = EscapeControl(raw);
     if (options_.output) options_.output(line);
     if (line.size() > kTailLineChars) line = line.substr(0, kTailLineChars) + "...";
-    for (char& c : line)
-      if (static_cast<unsigned char>(c) < 0x20 && c != '\t') c = '?';
     tail.push_back(line);
     if (tail.size() > kTailLines) tail.pop_front();
   };
