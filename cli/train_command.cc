@@ -1,5 +1,8 @@
 #include "cli/train_command.h"
 
+#include <signal.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -185,6 +188,8 @@ std::string Describe(const JobSpec& job, const std::string& device, int threads)
   return os.str();
 }
 
+std::atomic<bool> g_train_stop{false};
+
 std::string DescribeProgram(const JobSpec& job, const std::string& device) {
   std::ostringstream os;
   for (const auto& word : job.program.command) os << (os.tellp() > 0 ? " " : "") << word;
@@ -275,7 +280,18 @@ int RunTrainMain(int argc, char** argv) {
     po.flush_interval_seconds = flags.flush_interval_seconds;
     po.output = [](const std::string& line) { std::fprintf(stderr, "| %s\n", line.c_str()); };
     ProgramRunner runner(std::move(po));
-    s = runner.Run(train.job, sink, nullptr, &result);
+    // Ctrl-C or SIGTERM stops the program (and what it started in its
+    // group) before this process ends.
+    struct sigaction action {};
+    action.sa_handler = [](int) { g_train_stop.store(true); };
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    s = runner.Run(train.job, sink, [] { return g_train_stop.load(); }, &result);
+    if (s.code() == Status::kCancelled) {
+      std::fprintf(stderr, "%s: stopped\n", name);
+      return kFailed;
+    }
   } else {
     s = trainer->Run(train.job, sink, &result);
   }

@@ -74,4 +74,30 @@ std::string FirstControl(std::string_view s) {
   return "";
 }
 
+std::string ToValidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8Length(s, i);
+    if (n == 0) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(s[i]));
+      out += buf;
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::string TruncateUtf8(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  size_t end = max_bytes;
+  // Back up over continuation bytes to the start of the cut character.
+  while (end > 0 && (static_cast<unsigned char>(s[end]) >> 6) == 0x2) --end;
+  return std::string(s.substr(0, end));
+}
+
 }  // namespace gridsearch

@@ -19,6 +19,15 @@ std::string EscapeControl(std::string_view s);
 // or "" when it has none.
 std::string FirstControl(std::string_view s);
 
+// `s` with every byte that is not part of valid UTF-8 written as \xNN,
+// and nothing else changed (newlines and tabs stay): fit for a protobuf
+// string field.
+std::string ToValidUtf8(std::string_view s);
+
+// The longest prefix of `s` of at most `max_bytes` that does not cut a
+// UTF-8 character in two.
+std::string TruncateUtf8(std::string_view s, size_t max_bytes);
+
 }  // namespace gridsearch
 
 #endif  // GRIDSEARCH_COMMON_TEXT_ESCAPE_H_

@@ -31,6 +31,23 @@ std::vector<Migration> Migrations() {
 
 }  // namespace
 
+// An SQLite error as a Status: BUSY is worth a retry, a constraint or a
+// read-only file is the caller's, and a full disk is RESOURCE_EXHAUSTED,
+// naming the file, so that callers back off until space is freed.
+Status SqliteStatus(sqlite3* db, int rc, const std::string& msg) {
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable("sqlite: " + msg);
+  if (primary == SQLITE_CONSTRAINT || primary == SQLITE_READONLY)
+    return Status::FailedPrecondition("sqlite: " + msg);
+  if (primary == SQLITE_FULL) {
+    const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+    return Status::ResourceExhausted(
+        "the disk holding " + std::string(file != nullptr && *file ? file : "the database") +
+        " is full (sqlite: " + msg + "); nothing was written: retry once space is freed");
+  }
+  return Status::Internal("sqlite: " + msg);
+}
+
 Statement::~Statement() {
   if (stmt_ != nullptr) sqlite3_finalize(stmt_);
 }
@@ -80,10 +97,7 @@ Status Statement::Step(bool* has_row) {
   }
   *has_row = false;
   if (rc == SQLITE_DONE) return Status::OK();
-  std::string msg = sqlite3_errmsg(db_);
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Unavailable("sqlite: " + msg);
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) return Status::FailedPrecondition("sqlite: " + msg);
-  return Status::Internal("sqlite: " + msg);
+  return SqliteStatus(db_, rc, sqlite3_errmsg(db_));
 }
 
 Status Statement::Run() {
@@ -202,9 +216,7 @@ Status Database::Exec(const std::string& sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Unavailable("sqlite: " + msg);
-    if (rc == SQLITE_READONLY) return Status::FailedPrecondition("sqlite: " + msg);
-    return Status::Internal("sqlite: " + msg);
+    return SqliteStatus(db_, rc, msg);
   }
   return Status::OK();
 }
@@ -228,6 +240,8 @@ Status Database::Cached(const char* sql, Statement** stmt) {
   *stmt = it->second.get();
   return Status::OK();
 }
+
+bool Database::TransactionOpen() const { return sqlite3_get_autocommit(db_) == 0; }
 
 int64_t Database::LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
 int Database::Changes() const { return sqlite3_changes(db_); }

@@ -70,6 +70,9 @@ class Database {
   Status Cached(const char* sql, Statement** stmt);
 
   int64_t LastInsertId() const;
+  // False once a transaction ended, including one SQLite rolled back by
+  // itself after an error such as a full disk.
+  bool TransactionOpen() const;
   int Changes() const;
   sqlite3* handle() { return db_; }
 

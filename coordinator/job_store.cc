@@ -222,7 +222,8 @@ void JobStore::WriterLoop() {
       }
     }
     Status begin = db->Exec("BEGIN IMMEDIATE");
-    for (WriteOp* op : batch) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      WriteOp* op = batch[i];
       if (!begin.ok()) {
         op->result = begin;
         continue;
@@ -237,6 +238,17 @@ void JobStore::WriterLoop() {
         op->result = op->fn(db);
       } catch (const std::exception& e) {
         op->result = Status::Internal(std::string("write failed: ") + e.what());
+      }
+      if (!db->TransactionOpen()) {
+        // SQLite rolled the whole transaction back by itself (a full disk,
+        // an I/O error): nothing of this batch was written, so no caller of
+        // it may be told otherwise, and the rest must not run outside a
+        // transaction.
+        Status lost = op->result.ok() ? Status::Internal("the transaction was rolled back")
+                                      : op->result;
+        for (WriteOp* other : batch) other->result = lost;
+        begin = lost;  // nothing more runs, and there is nothing to commit
+        break;
       }
       if (!op->result.ok()) db->Exec("ROLLBACK TO op");
       db->Exec("RELEASE op");

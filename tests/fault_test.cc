@@ -127,12 +127,27 @@ TEST_F(FaultTest, HungWorkersJobRunsElsewhereAndItsLateResultIsRefused) {
       << testing::ReadFile(Log());
   EXPECT_EQ(Query("SELECT worker_id FROM jobs"), "rescuer");
   EXPECT_EQ(Query("SELECT finished_attempt FROM jobs"), "2");
+  const int64_t frozen_points = Num("SELECT COUNT(*) FROM curve_points WHERE attempt = 1");
   hung->Signal(SIGCONT);
   std::this_thread::sleep_for(std::chrono::seconds(4));
   // The late attempt changed nothing, and the worker lives on.
   EXPECT_EQ(Query("SELECT worker_id || '/' || finished_attempt FROM jobs"), "rescuer/2");
   EXPECT_EQ(Query("SELECT outcome FROM leases WHERE attempt = 1"), "expired");
   EXPECT_TRUE(hung->Running());
+  // Its late reports were refused (attempt 1 got no point after the
+  // freeze), and the finished curve is attempt 2's alone, whole.
+  EXPECT_EQ(Num("SELECT COUNT(*) FROM curve_points WHERE attempt = 1"), frozen_points);
+  EXPECT_EQ(Num("SELECT COUNT(*) FROM jobs j WHERE j.steps = (SELECT COUNT(*) FROM curve_points c "
+                "WHERE c.job_id = j.id AND c.attempt = j.finished_attempt)"),
+            1);
+  // It gave the job up and goes on leasing: with the rescuer gone, the
+  // next job is the formerly frozen worker's.
+  rescuer->Signal(SIGTERM);
+  EXPECT_EQ(rescuer->Wait(30), 0);
+  ASSERT_EQ(Submit(port, SyntheticSpec(1, {2}, {0.1})), 0);
+  ASSERT_TRUE(WaitFor([&] { return Query("SELECT state FROM jobs WHERE id = 2") == "done"; }, 60))
+      << testing::ReadFile(Log());
+  EXPECT_EQ(Query("SELECT worker_id || '/' || attempts FROM jobs WHERE id = 2"), "hung/1");
 }
 
 TEST_F(FaultTest, WorkerSigtermHandsItsJobBack) {

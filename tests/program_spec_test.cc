@@ -2,7 +2,9 @@
 // program's grids (common/program_spec.h), the report protocol's lines
 // (worker/program_protocol.h), and the runner with small shell programs
 // (worker/program_runner.h).
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sweep_spec.h"
+#include "common/text_escape.h"
 #include "worker/program_protocol.h"
 #include "worker/program_runner.h"
 
@@ -275,6 +278,85 @@ TEST(ProgramRunner, ALineWithoutEndIsRefusedAndStopTurnsIntoCancelled) {
   int polls = 0;
   s = runner.Run(ShellJob("sleep 30"), nullptr, [&] { return ++polls > 5; }, &result);
   EXPECT_EQ(s.code(), Status::kCancelled) << s.ToString();
+}
+
+TEST(ProgramRunner, ALastResultWithoutItsNewlineCounts) {
+  ProgramRunner runner{ProgramRunnerOptions()};
+  JobResult result;
+  Status s = runner.Run(ShellJob("echo '{\"event\": \"train_start\"}' >&3; "
+                                 "echo '{\"event\": \"point\", \"step\": 1, \"loss\": 0.5}' >&3; "
+                                 "printf '{\"event\": \"result\", \"final_train_loss\": 0.25}' >&3"),
+                        nullptr, nullptr, &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(result.final_train_loss, 0.25);
+}
+
+TEST(ProgramRunner, AWholeLineOverTheLimitIsRefusedEvenInOneRead) {
+  ProgramRunnerOptions options;
+  options.max_line_bytes = 1000;
+  ProgramRunner runner(options);
+  JobResult result;
+  // One 5,000-byte point line, newline included, written at once.
+  Status s = runner.Run(
+      ShellJob("echo '{\"event\": \"train_start\"}' >&3; "
+               "printf '{\"event\": \"point\", \"step\": 1, \"loss\": 0.5, \"pad\": \"%05000d\"}\n' 0 >&3; "
+               "echo '{\"event\": \"result\"}' >&3"),
+      nullptr, nullptr, &result);
+  EXPECT_NE(s.message().find("report line longer than 1000 bytes"), std::string::npos)
+      << s.ToString();
+}
+
+TEST(ProgramRunner, ANonFiniteFinalLossIsADivergence) {
+  ProgramRunner runner{ProgramRunnerOptions()};
+  JobResult result;
+  Status s = runner.Run(ShellJob("echo '{\"event\": \"train_start\"}' >&3; "
+                                 "echo '{\"event\": \"result\", \"final_train_loss\": NaN}' >&3"),
+                        nullptr, nullptr, &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(result.diverged);
+  // No point and no final loss: nothing to rank by either.
+  s = runner.Run(ShellJob("echo '{\"event\": \"train_start\"}' >&3; echo '{\"event\": \"result\"}' >&3"),
+                 nullptr, nullptr, &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(result.diverged);
+}
+
+TEST(ProgramRunner, AFailedJobsMessageIsValidUtf8WhateverTheProgramWrote) {
+  ProgramRunner runner{ProgramRunnerOptions()};
+  JobResult result;
+  // 200 three-byte characters (cut at the tail's width), then bytes that
+  // are not UTF-8 at all.
+  Status s = runner.Run(ShellJob("i=0; while [ $i -lt 200 ]; do printf '\342\226\210'; i=$((i+1)); "
+                                 "done; echo; printf 'bad \377\376 bytes\n'; exit 1"),
+                        nullptr, nullptr, &result);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(ToValidUtf8(s.message()), s.message());
+  EXPECT_NE(s.message().find("bad \\xff\\xfe bytes"), std::string::npos) << s.message();
+}
+
+TEST(ProgramRunner, ClosingTheReportDescriptorEarlyFailsAtOnce) {
+  ProgramRunner runner{ProgramRunnerOptions()};
+  JobResult result;
+  const auto start = std::chrono::steady_clock::now();
+  Status s = runner.Run(ShellJob("exec 3>&-; sleep 60"), nullptr, nullptr, &result);
+  EXPECT_NE(s.message().find("closed its report descriptor (fd 3) before its result"),
+            std::string::npos)
+      << s.ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST(ProgramRunner, AStopAfterTheResultCompletesTheJob) {
+  ProgramRunner runner{ProgramRunnerOptions()};
+  JobResult result;
+  int polls = 0;
+  // The stop comes after about 2 s of polls, with the result long in and
+  // the program still running.
+  Status s = runner.Run(ShellJob("echo '{\"event\": \"train_start\"}' >&3; "
+                                 "echo '{\"event\": \"result\", \"final_train_loss\": 1}' >&3; "
+                                 "sleep 60"),
+                        nullptr, [&] { return ++polls > 20; }, &result);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(result.final_train_loss, 1);
 }
 
 }  // namespace

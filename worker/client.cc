@@ -44,6 +44,21 @@ bool CoordinatorClient::WaitForConnected(double seconds) {
   return channel_->WaitForConnected(deadline);
 }
 
+bool IsTransient(const grpc::Status& s) {
+  // CANCELLED: a coordinator shutting down ends the calls in flight.
+  // RESOURCE_EXHAUSTED: its disk is full; it takes writes again once space
+  // is freed (a worker never sends more than a report's limit of points).
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Status CoordinatorClient::WithRetry(const RetryPolicy& policy, const std::atomic<bool>* stop,
                                     const std::function<grpc::Status(grpc::ClientContext*)>& call) {
   auto start = std::chrono::steady_clock::now();
@@ -52,11 +67,7 @@ Status CoordinatorClient::WithRetry(const RetryPolicy& policy, const std::atomic
     auto ctx = Context();
     grpc::Status s = call(ctx.get());
     if (s.ok()) return Status::OK();
-    // CANCELLED: a coordinator shutting down ends the calls in flight.
-    bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                     s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-                     s.error_code() == grpc::StatusCode::CANCELLED;
-    if (!transient) return FromGrpc(s);
+    if (!IsTransient(s)) return FromGrpc(s);
     double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (waited > policy.give_up_seconds || (stop != nullptr && stop->load()))
       return FromGrpc(s).WithContext("coordinator " + address_ + " unreachable");

@@ -31,6 +31,15 @@ struct RetryPolicy {
   double give_up_seconds = 3600;
 };
 
+// At most this many curve points go in one request (the coordinator's
+// default limit is 100,000): a backlog is sent in pieces.
+constexpr size_t kMaxPointsPerRequest = 10000;
+
+// Whether a failed call is worth repeating: the coordinator is unreachable
+// or shutting down (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED), or its disk
+// is full (RESOURCE_EXHAUSTED).
+bool IsTransient(const grpc::Status& s);
+
 class CoordinatorClient {
  public:
   CoordinatorClient(const std::string& address, double rpc_timeout_seconds,
@@ -38,9 +47,8 @@ class CoordinatorClient {
 
   v1::Coordinator::Stub* stub() { return stub_.get(); }
 
-  // Runs `call` until it succeeds, fails with an error other than
-  // UNAVAILABLE/DEADLINE_EXCEEDED/CANCELLED (a coordinator shutting down),
-  // `stop` becomes true, or the policy gives up.
+  // Runs `call` until it succeeds, fails with an error that is not
+  // IsTransient, `stop` becomes true, or the policy gives up.
   Status WithRetry(const RetryPolicy& policy, const std::atomic<bool>* stop,
                    const std::function<grpc::Status(grpc::ClientContext*)>& call);
 

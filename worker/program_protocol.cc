@@ -66,7 +66,8 @@ Status LossValue(const json& v, const std::string& field, double* out) {
     if (s == "nan" || s == "NaN") *out = kNaN;
     else if (s == "inf" || s == "Infinity") *out = std::numeric_limits<double>::infinity();
     else if (s == "-inf" || s == "-Infinity") *out = -std::numeric_limits<double>::infinity();
-    else return Status::InvalidArgument(field + " must be a number, got \"" + s + "\"");
+    else return Status::InvalidArgument(field + " must be a number, got \"" +
+                                        EscapeControl(TruncateUtf8(s, 40)) + "\"");
     return Status::OK();
   }
   return Status::InvalidArgument(field + " must be a number");
@@ -81,7 +82,8 @@ Status OptionalFinite(const json& obj, const char* key, const std::string& where
   if (!it->is_number()) return Status::InvalidArgument(where + ": " + key + " must be a number");
   const double v = it->get<double>();
   if (!std::isfinite(v) || v < min || v > max)
-    return Status::InvalidArgument(where + ": " + key + " is out of range (" + it->dump() + ")");
+    return Status::InvalidArgument(where + ": " + key + " is out of range (" +
+                                   TruncateUtf8(it->dump(), 40) + ")");
   *out = v;
   if (has != nullptr) *has = true;
   return Status::OK();
@@ -102,7 +104,7 @@ Status ParseReportLine(const std::string& line, ReportEvent* event) {
   *event = ReportEvent();
   json j = json::parse(QuoteNonFinite(line), nullptr, false);
   if (j.is_discarded()) {
-    const std::string shown = EscapeControl(line.substr(0, 80));
+    const std::string shown = EscapeControl(TruncateUtf8(line, 80));
     return Status::InvalidArgument("not JSON: \"" + shown + (line.size() > 80 ? "...\"" : "\""));
   }
   if (!j.is_object() || !j.contains("event") || !j["event"].is_string())
@@ -112,7 +114,8 @@ Status ParseReportLine(const std::string& line, ReportEvent* event) {
     event->kind = ReportEvent::kTrainStart;
     if (j.contains("protocol")) {
       if (!j["protocol"].is_number_integer() || j["protocol"].get<int64_t>() != kProgramProtocolVersion)
-        return Status::InvalidArgument("train_start: protocol " + j["protocol"].dump() +
+        return Status::InvalidArgument("train_start: protocol " +
+                                       EscapeControl(TruncateUtf8(j["protocol"].dump(), 40)) +
                                        " is not supported (this worker speaks protocol " +
                                        std::to_string(kProgramProtocolVersion) + ")");
     }
@@ -156,7 +159,7 @@ Status ParseReportLine(const std::string& line, ReportEvent* event) {
     }
     return Software(j, "result", &event->software);
   }
-  return Status::InvalidArgument("unknown event \"" + kind.substr(0, 40) +
+  return Status::InvalidArgument("unknown event \"" + EscapeControl(TruncateUtf8(kind, 40)) +
                                  "\" (known: train_start, point, result, heartbeat)");
 }
 

@@ -89,21 +89,31 @@ const char* SignalName(int sig) {
   return name != nullptr ? name : "unknown signal";
 }
 
-// The running program: its process group, its pipes, and what it said.
+// The running program: its process group and its pipes. The leader is
+// reaped only after the group was killed, so that its id (the group's) cannot
+// be reused by another process while a signal may still go to it.
 class RunningProgram {
  public:
   ~RunningProgram() {
     for (int fd : {report_fd_, output_fd_})
       if (fd >= 0) close(fd);
-    if (pid_ > 0 && !exited_) Kill(0);
+    if (pid_ > 0 && !reaped_) Kill(0);
   }
 
   Status Start(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                const std::string& workdir) {
-    int report[2], output[2], failure[2];
+    int report[2] = {-1, -1}, output[2] = {-1, -1}, failure[2] = {-1, -1};
+    auto close_all = [&] {
+      for (int* fds : {report, output, failure})
+        for (int i = 0; i < 2; ++i)
+          if (fds[i] >= 0) close(fds[i]);
+    };
     if (pipe2(report, O_CLOEXEC) != 0 || pipe2(output, O_CLOEXEC) != 0 ||
-        pipe2(failure, O_CLOEXEC) != 0)
-      return Status::Internal(std::string("pipe: ") + std::strerror(errno));
+        pipe2(failure, O_CLOEXEC) != 0) {
+      const int err = errno;
+      close_all();
+      return Status::Internal(std::string("pipe: ") + std::strerror(err));
+    }
     const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     // Everything the child needs is made before fork: after it, only
     // async-signal-safe calls.
@@ -114,7 +124,12 @@ class RunningProgram {
     envp.push_back(nullptr);
     const pid_t parent = getpid();
     const pid_t pid = fork();
-    if (pid < 0) return Status::Internal(std::string("fork: ") + std::strerror(errno));
+    if (pid < 0) {
+      const int err = errno;
+      close_all();
+      if (devnull >= 0) close(devnull);
+      return Status::Internal(std::string("fork: ") + std::strerror(err));
+    }
     if (pid == 0) {
       setpgid(0, 0);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -157,7 +172,7 @@ class RunningProgram {
     } while (n < 0 && errno == EINTR);
     close(failure[0]);
     if (n == sizeof(err)) {
-      WaitExit(-1);
+      Kill(0);
       if (err[0] == 0)
         return Aborted("cannot enter program.workdir '" + workdir + "': " + std::strerror(err[1]));
       return Aborted("cannot run the program '" + argv[0] + "': " + std::strerror(err[1]));
@@ -166,41 +181,49 @@ class RunningProgram {
     return Status::OK();
   }
 
-  // Reaps the program if it has exited; waits up to `seconds` (< 0: forever).
-  bool WaitExit(double seconds) {
+  // Whether the program (its leader) has exited, waiting up to `seconds`;
+  // it is not reaped here.
+  bool Exited(double seconds) {
     if (exited_) return true;
-    const Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                       std::chrono::duration<double>(
-                                                           std::max(seconds, 0.0)));
+    const Clock::time_point until =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(std::max(seconds, 0.0)));
     while (true) {
-      int status = 0;
-      const pid_t r = waitpid(pid_, &status, seconds < 0 ? 0 : WNOHANG);
-      if (r == pid_) {
+      siginfo_t info;
+      std::memset(&info, 0, sizeof(info));
+      const int r = waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
+      if (r == 0 && info.si_pid == pid_) {
         exited_ = true;
-        status_ = status;
+        if (info.si_code == CLD_EXITED)
+          exit_code_ = info.si_status;
+        else
+          signal_ = info.si_status;
         return true;
       }
-      if (r < 0 && errno != EINTR) {
+      if (r != 0 && errno != EINTR) {
         exited_ = true;  // not ours any more
         return true;
       }
-      if (seconds >= 0 && Clock::now() >= until) return false;
-      if (seconds >= 0) usleep(20000);
+      if (Clock::now() >= until) return false;
+      usleep(20000);
     }
   }
 
-  // SIGTERM to the whole process group, SIGKILL after `grace` seconds.
+  // SIGTERM to the whole process group, then SIGKILL after `grace` seconds
+  // (at once when 0) to what is left of it; then reaps the leader.
   void Kill(double grace) {
-    if (pid_ <= 0) return;
+    if (pid_ <= 0 || reaped_) return;
     if (!exited_ && grace > 0) {
       kill(-pid_, SIGTERM);
-      if (WaitExit(grace)) {
-        kill(-pid_, SIGKILL);  // what the program left behind in its group
-        return;
-      }
+      Exited(grace);
     }
-    kill(-pid_, SIGKILL);
-    WaitExit(-1);
+    kill(-pid_, SIGKILL);  // also what the program left behind in its group
+    // A process in uninterruptible sleep can outlast SIGKILL: it is left
+    // to init rather than holding the worker.
+    if (!Exited(30)) return;
+    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
   }
 
   // Reads what is there on `fd` into `buffer`; false at end of file.
@@ -223,17 +246,18 @@ class RunningProgram {
   }
 
   std::string ExitText() const {
-    if (WIFEXITED(status_)) return "exited with status " + std::to_string(WEXITSTATUS(status_));
-    if (WIFSIGNALED(status_))
-      return "was killed by signal " + std::to_string(WTERMSIG(status_)) + " (" +
-             SignalName(WTERMSIG(status_)) + ")";
+    if (exit_code_ >= 0) return "exited with status " + std::to_string(exit_code_);
+    if (signal_ >= 0)
+      return "was killed by signal " + std::to_string(signal_) + " (" + SignalName(signal_) + ")";
     return "ended";
   }
-  bool exited_cleanly() const { return WIFEXITED(status_) && WEXITSTATUS(status_) == 0; }
+  bool exited_cleanly() const { return exit_code_ == 0; }
 
   pid_t pid_ = -1;
   bool exited_ = false;
-  int status_ = 0;
+  bool reaped_ = false;
+  int exit_code_ = -1;
+  int signal_ = -1;
   int report_fd_ = -1;
   int output_fd_ = -1;
 };
@@ -243,7 +267,10 @@ class JobFolder {
  public:
   Status Make() {
     const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") + "/gridsearch-job-XXXXXX";
+    // The worker's pid in the name: a folder left by a killed worker is
+    // recognised and removed by the next one (RemoveStaleJobFolders).
+    std::string pattern = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") + "/gridsearch-job-" +
+                          std::to_string(getpid()) + "-XXXXXX";
     std::vector<char> buf(pattern.begin(), pattern.end());
     buf.push_back('\0');
     if (mkdtemp(buf.data()) == nullptr)
@@ -271,6 +298,22 @@ class JobFolder {
 };
 
 }  // namespace
+
+void RemoveStaleJobFolders() {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string root = tmp != nullptr && *tmp ? tmp : "/tmp";
+  const std::string prefix = "gridsearch-job-";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + prefix.size()));
+    if (pid <= 0 || pid == getpid()) continue;
+    if (kill(pid, 0) == 0 || errno == EPERM) continue;  // its worker still runs
+    std::error_code remove_ec;
+    std::filesystem::remove_all(entry.path(), remove_ec);
+  }
+}
 
 ProgramRunner::ProgramRunner(ProgramRunnerOptions options) : options_(std::move(options)) {}
 
@@ -335,7 +378,8 @@ Status ProgramRunner::Run(const JobSpec& job, const ProgramCurveSink& sink,
   std::string report_buf, output_buf;
   std::deque<std::string> tail;
   bool started = false, got_result = false, diverged = false;
-  Clock::time_point train_start{}, last_report{}, last_point{}, result_at{}, exited_at{};
+  Clock::time_point train_start{}, last_report{}, last_point{}, result_at{}, exited_at{},
+      report_closed_at{};
   int64_t last_step = 0, points_total = 0, lines = 0;
   double last_elapsed = 0, last_epoch = 0, last_loss = kNaN;
   Clock::time_point window_start = spawned;
@@ -361,9 +405,9 @@ Status ProgramRunner::Run(const JobSpec& job, const ProgramCurveSink& sink,
     if (!raw.empty() && raw.back() == '\r') raw.pop_back();
     // The log and the job's error get the line with its control characters
     // (colours, progress bars' CRs) written out.
-    std::string line = EscapeControl(raw);
+    std::string line = EscapeControl(raw);  // valid UTF-8 too
     if (options_.output) options_.output(line);
-    if (line.size() > kTailLineChars) line = line.substr(0, kTailLineChars) + "...";
+    if (line.size() > kTailLineChars) line = TruncateUtf8(line, kTailLineChars) + "...";
     tail.push_back(line);
     if (tail.size() > kTailLines) tail.pop_front();
   };
@@ -447,7 +491,8 @@ Status ProgramRunner::Run(const JobSpec& job, const ProgramCurveSink& sink,
             e.has_final_train_loss ? e.result.final_train_loss : last_loss;
         result->test_loss = e.result.test_loss;
         result->test_accuracy = e.result.test_accuracy;
-        if (e.result.diverged) diverged = true;
+        // No finite final loss to rank by: as the trainer, that is diverged.
+        if (e.result.diverged || !std::isfinite(result->final_train_loss)) diverged = true;
         if (!e.software.empty()) result->software = e.software;
         return;
     }
@@ -457,6 +502,10 @@ Status ProgramRunner::Run(const JobSpec& job, const ProgramCurveSink& sink,
     for (size_t nl; (nl = buf->find('\n', begin)) != std::string::npos; begin = nl + 1) {
       std::string line = buf->substr(begin, nl - begin);
       if (report) {
+        if (line.size() > options_.max_line_bytes && failure.ok())
+          failure = Aborted("program wrote a report line longer than " +
+                            std::to_string(options_.max_line_bytes) + " bytes (line " +
+                            std::to_string(lines + 1) + ")");
         if (failure.ok()) handle_line(line, now);
       } else {
         add_output_line(std::move(line));
@@ -476,10 +525,18 @@ Status ProgramRunner::Run(const JobSpec& job, const ProgramCurveSink& sink,
   while (true) {
     Clock::time_point now = Clock::now();
     if (stop && stop()) {
-      stopped = true;
+      // With the result in, the job is finished: it is completed, not
+      // handed back.
+      if (!got_result) stopped = true;
       break;
     }
     if (!failure.ok() || !sink_status.ok() || diverged) break;
+    if (program.report_fd_ < 0 && !got_result && !program.exited_ &&
+        Seconds(now - report_closed_at) > 2) {
+      failure = Aborted("program closed its report descriptor (fd " + std::to_string(kReportFd) +
+                        ") before its result");
+      break;
+    }
     if (!started && Seconds(now - spawned) > job.program.setup_timeout_seconds) {
       failure = Aborted("program did not begin training within program.setup_timeout_seconds (" +
                         FormatSeconds(job.program.setup_timeout_seconds) +
@@ -517,8 +574,14 @@ Status ProgramRunner::Run(const JobSpec& job, const ProgramCurveSink& sink,
     else
       usleep(50000);
     now = Clock::now();
+    const bool report_open = program.report_fd_ >= 0;
     RunningProgram::Drain(&program.report_fd_, &report_buf, 1 << 20);
     RunningProgram::Drain(&program.output_fd_, &output_buf, 1 << 20);
+    // At the end of the descriptor, a last line without its newline counts.
+    if (report_open && program.report_fd_ < 0) {
+      report_closed_at = now;
+      if (!report_buf.empty()) report_buf += '\n';
+    }
     const size_t before = lines;
     take_lines(&report_buf, true, now);
     take_lines(&output_buf, false, now);
@@ -532,12 +595,15 @@ Status ProgramRunner::Run(const JobSpec& job, const ProgramCurveSink& sink,
                         std::to_string(options_.max_lines_per_second) + " lines in one second");
     if (pending.size() >= 512 || Seconds(now - last_flush) >= options_.flush_interval_seconds)
       flush();
-    if (!program.exited_ && program.WaitExit(0)) exited_at = Clock::now();
+    if (!program.exited_ && program.Exited(0)) exited_at = Clock::now();
   }
 
   // --- The end: stop what still runs, then judge. ---
   const bool was_running = !program.exited_;
   program.Kill(options_.terminate_grace_seconds);
+  // What it wrote as it was stopped belongs to the tail.
+  RunningProgram::Drain(&program.output_fd_, &output_buf, 1 << 20);
+  take_lines(&output_buf, false, Clock::now());
   if (!output_buf.empty()) add_output_line(output_buf);
   if (stopped) return Status::Cancelled("worker stopped");
   if (!sink_status.ok()) return sink_status;

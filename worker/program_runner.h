@@ -77,6 +77,10 @@ class ProgramRunner {
   ProgramRunnerOptions options_;
 };
 
+// Removes the job folders ($TMPDIR/gridsearch-job-<pid>-*) of worker
+// processes that no longer run (killed before they could clean up).
+void RemoveStaleJobFolders();
+
 // The Python helper (clients/python/gridsearch.py) as embedded in the binary;
 // the runner puts it on the program's PYTHONPATH.
 const std::string& PythonHelperSource();

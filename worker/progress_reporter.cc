@@ -1,5 +1,6 @@
 #include "worker/progress_reporter.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <grpcpp/grpcpp.h>
@@ -60,8 +61,9 @@ void ProgressReporter::Loop() {
     v1::ReportProgressRequest req;
     req.set_job_id(job_id_);
     req.set_lease_id(lease_id_);
-    for (const auto& p : unacked_) ToProto(p, req.add_points());
-    size_t sent = unacked_.size();
+    // A backlog (after an outage) goes in pieces under the coordinator's limit.
+    const size_t sent = std::min(unacked_.size(), kMaxPointsPerRequest);
+    for (size_t i = 0; i < sent; ++i) ToProto(unacked_[i], req.add_points());
     lock.unlock();
     v1::ReportProgressResponse resp;
     auto ctx = client_->Context();
@@ -69,13 +71,18 @@ void ProgressReporter::Loop() {
     lock.lock();
     if (s.ok()) {
       unacked_.erase(unacked_.begin(), unacked_.begin() + sent);
-    } else if (s.error_code() != grpc::StatusCode::UNAVAILABLE &&
-               s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      // More of a backlog: the next piece goes at once.
+      if (!unacked_.empty()) {
+        queued_.insert(queued_.begin(), unacked_.begin(), unacked_.end());
+        unacked_.clear();
+      }
+    } else if (!IsTransient(s)) {
       lost_ = true;
       lost_reason_ = s.error_message();
       return;
     }
-    // A transient failure keeps the points for the next report.
+    // A transient failure (unreachable, shutting down, disk full) keeps the
+    // points for the next report.
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/text_escape.h"
 #include "proto/convert.h"
 #include "worker/program_runner.h"
 #include "worker/progress_reporter.h"
@@ -58,6 +59,7 @@ Worker::Worker(WorkerOptions options) : options_(std::move(options)) {
 Worker::~Worker() = default;
 
 Status Worker::Run() {
+  RemoveStaleJobFolders();
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
   Log("leasing jobs from %s (%s)", options_.coordinator,
       std::string("CUDA_VISIBLE_DEVICES=") + (visible != nullptr ? visible : "unset"));
@@ -116,7 +118,9 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
   const std::string lease_id = lease.lease_id();
   ProgressReporter reporter(client_.get(), job.job_id, lease_id, lease.lease_timeout_seconds());
   CurveSink sink = [&](const std::vector<CurvePoint>& points) -> Status {
-    if (stop_.load()) return Status::Cancelled("worker stopped");
+    // A program is stopped through its runner's stop check instead, so
+    // that a result already in is completed, not handed back.
+    if (stop_.load() && !job.program.present()) return Status::Cancelled("worker stopped");
     return reporter.Add(points);
   };
 
@@ -140,7 +144,10 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
         command + " (" + job.optimizer + " " + job.params_json + ", seed " +
             std::to_string(job.seed) + ")");
     ProgramRunner runner(std::move(po));
-    trained = runner.Run(job, sink, [this] { return stop_.load(); }, &result);
+    // A lost lease (expired and leased again, or the sweep cancelled) stops
+    // the program too, even while it reports nothing (setup, evaluation).
+    trained = runner.Run(
+        job, sink, [&] { return stop_.load() || reporter.lease_lost(nullptr); }, &result);
   } else {
     trained = trainer_->Run(job, sink, &result);
     result.device = trainer_->DeviceName();
@@ -170,7 +177,7 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
     v1::FailJobRequest req;
     req.set_job_id(job.job_id);
     req.set_lease_id(lease_id);
-    req.set_error(trained.ToString());
+    req.set_error(ToValidUtf8(trained.ToString()));  // a proto string must be UTF-8
     v1::FailJobResponse resp;
     std::atomic<bool> never{false};
     Status s = client_->WithRetry(retry_, &never, [&](grpc::ClientContext* ctx) {
@@ -179,13 +186,27 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
     if (!s.ok()) Log("reporting failure of job %s: %s", std::to_string(job.job_id), s.ToString());
     return trained;
   }
+  // A backlog longer than one request's limit goes ahead as reports; the
+  // completion carries the last piece.
+  std::atomic<bool> never{false};
+  while (unsent.size() > kMaxPointsPerRequest) {
+    v1::ReportProgressRequest report;
+    report.set_job_id(job.job_id);
+    report.set_lease_id(lease_id);
+    for (size_t i = 0; i < kMaxPointsPerRequest; ++i) ToProto(unsent[i], report.add_points());
+    v1::ReportProgressResponse ack;
+    Status s = client_->WithRetry(retry_, &never, [&](grpc::ClientContext* ctx) {
+      return client_->stub()->ReportProgress(ctx, report, &ack);
+    });
+    if (!s.ok()) return s.WithContext("reporting the last points of job " + std::to_string(job.job_id));
+    unsent.erase(unsent.begin(), unsent.begin() + kMaxPointsPerRequest);
+  }
   v1::CompleteJobRequest req;
   req.set_job_id(job.job_id);
   req.set_lease_id(lease_id);
   ToProto(result, req.mutable_metrics());
   for (const auto& p : unsent) ToProto(p, req.add_points());
   v1::CompleteJobResponse resp;
-  std::atomic<bool> never{false};
   Status s = client_->WithRetry(retry_, &never, [&](grpc::ClientContext* ctx) {
     return client_->stub()->CompleteJob(ctx, req, &resp);
   });

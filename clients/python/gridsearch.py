@@ -55,6 +55,14 @@ def _software():
     return ", ".join(parts)
 
 
+def _finite_or_none(value):
+    """A float, or None (sent as null: "not known") when it is not finite."""
+    if hasattr(value, "item"):
+        value = value.item()
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 class Job:
     """One job: what to train, and the reports back to the worker."""
 
@@ -163,11 +171,11 @@ class Job:
         self.train_start()
         event = {"event": "point", "step": int(step), "loss": _number(loss),
                  "elapsed_seconds": self.elapsed() if elapsed_seconds is None
-                 else float(elapsed_seconds)}
+                 else _finite_or_none(elapsed_seconds)}
         if epoch is not None:
-            event["epoch"] = float(epoch)
+            event["epoch"] = _finite_or_none(epoch)
         if learning_rate is not None:
-            event["learning_rate"] = float(learning_rate)
+            event["learning_rate"] = _finite_or_none(learning_rate)
         self._emit(event)
 
     def heartbeat(self):
@@ -184,7 +192,7 @@ class Job:
         if test_loss is not None:
             event["test_loss"] = _number(test_loss)
         if test_accuracy is not None:
-            event["test_accuracy"] = float(test_accuracy)
+            event["test_accuracy"] = _finite_or_none(test_accuracy)
         if diverged is not None:
             event["diverged"] = bool(diverged)
         self._emit(event)
