@@ -127,6 +127,26 @@ Status CheckPoints(const std::vector<CurvePoint>& points, int max_points) {
   return Status::OK();
 }
 
+// A worker's description as LeaseJob takes it: an id, and no field over 256
+// characters or with a control character (it is printed in records and logs).
+Status CheckWorker(const WorkerInfo& worker) {
+  if (worker.id.empty()) return Status::InvalidArgument("worker_id is empty");
+  if (worker.id.size() > 256 || worker.hostname.size() > 256 || worker.device.size() > 256 ||
+      worker.software.size() > 256)
+    return Status::InvalidArgument("worker_id, hostname, device and software are limited to 256 "
+                                   "characters");
+  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"worker_id", &worker.id},
+                                     {"hostname", &worker.hostname},
+                                     {"device", &worker.device},
+                                     {"software", &worker.software}}) {
+    const std::string control = FirstControl(*value);
+    if (!control.empty())
+      return Status::InvalidArgument(std::string(field) + ": contains a control character (" +
+                                     control + ")");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 // Borrows an idle reader connection for the life of the object.
@@ -362,81 +382,71 @@ Status JobStore::SubmitSweep(const std::string& spec_json, int64_t* sweep_id, in
 Status JobStore::TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* leased) {
   *has_job = false;
   const double now = clock_->Now();
-  return Write([&](Database* db) -> Status {
-    Statement* st = nullptr;
-    GS_RETURN_IF_ERROR(db->Cached(
-        "SELECT j.id, j.sweep_id, j.seed, j.attempts, c.optimizer, c.params_json "
-        "FROM jobs j JOIN configs c ON c.id = j.config_id "
-        "WHERE j.state = 'queued' ORDER BY j.id LIMIT 1",
-        &st));
-    bool row = false;
-    GS_RETURN_IF_ERROR(st->Step(&row));
-    if (!row) return Status::OK();
-    JobSpec& job = leased->job;
-    const int64_t job_id = st->Int(0);
-    const int64_t sweep_id = st->Int(1);
-    const int64_t seed = st->Int(2);
-    const int32_t attempt = static_cast<int32_t>(st->Int(3)) + 1;
-    const std::string optimizer = st->Text(4);
-    const std::string params_json = st->Text(5);
-    st->Reset();
-    std::shared_ptr<const SweepSpec> spec;
-    GS_RETURN_IF_ERROR(SpecFor(db, sweep_id, &spec));
-    // The same construction as `gridsearch train`'s, so both train one job alike.
-    GS_RETURN_IF_ERROR(MakeJobSpec(*spec, optimizer, params_json, seed, &job));
-    job.job_id = job_id;
-    job.sweep_id = sweep_id;
-    job.attempt = attempt;
-    leased->lease_id = NewLeaseId();
-    leased->lease_timeout_seconds = options_.lease_timeout_seconds;
+  return Write([&](Database* db) { return LeaseInTransaction(db, worker, now, has_job, leased); });
+}
 
-    Statement* up = nullptr;
-    GS_RETURN_IF_ERROR(db->Cached(
-        "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_id = ?2, "
-        "lease_deadline = ?3, worker_id = ?4, started_at = ?5 WHERE id = ?1",
-        &up));
-    up->Bind(1, job.job_id).Bind(2, leased->lease_id);
-    up->Bind(3, now + options_.lease_timeout_seconds).Bind(4, worker.id).Bind(5, now);
-    GS_RETURN_IF_ERROR(up->Run());
-    Statement* hist = nullptr;
-    GS_RETURN_IF_ERROR(db->Cached(
-        "INSERT INTO leases (lease_id, job_id, attempt, worker_id, leased_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)",
-        &hist));
-    hist->Bind(1, leased->lease_id).Bind(2, job.job_id).Bind(3, static_cast<int64_t>(job.attempt));
-    hist->Bind(4, worker.id).Bind(5, now);
-    GS_RETURN_IF_ERROR(hist->Run());
-    Statement* w = nullptr;
-    GS_RETURN_IF_ERROR(db->Cached(
-        "INSERT INTO workers (id, hostname, device, software, first_seen, last_seen) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(id) DO UPDATE SET hostname = ?2, "
-        "device = ?3, software = ?4, last_seen = ?5",
-        &w));
-    w->Bind(1, worker.id).Bind(2, worker.hostname).Bind(3, worker.device);
-    w->Bind(4, worker.software).Bind(5, now);
-    GS_RETURN_IF_ERROR(w->Run());
-    *has_job = true;
-    return Status::OK();
-  });
+Status JobStore::LeaseInTransaction(Database* db, const WorkerInfo& worker, double now,
+                                    bool* has_job, LeasedJob* leased) {
+  *has_job = false;
+  Statement* st = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "SELECT j.id, j.sweep_id, j.seed, j.attempts, c.optimizer, c.params_json "
+      "FROM jobs j JOIN configs c ON c.id = j.config_id "
+      "WHERE j.state = 'queued' ORDER BY j.id LIMIT 1",
+      &st));
+  bool row = false;
+  GS_RETURN_IF_ERROR(st->Step(&row));
+  if (!row) return Status::OK();
+  JobSpec& job = leased->job;
+  const int64_t job_id = st->Int(0);
+  const int64_t sweep_id = st->Int(1);
+  const int64_t seed = st->Int(2);
+  const int32_t attempt = static_cast<int32_t>(st->Int(3)) + 1;
+  const std::string optimizer = st->Text(4);
+  const std::string params_json = st->Text(5);
+  st->Reset();
+  std::shared_ptr<const SweepSpec> spec;
+  GS_RETURN_IF_ERROR(SpecFor(db, sweep_id, &spec));
+  // The same construction as `gridsearch train`'s, so both train one job alike.
+  GS_RETURN_IF_ERROR(MakeJobSpec(*spec, optimizer, params_json, seed, &job));
+  job.job_id = job_id;
+  job.sweep_id = sweep_id;
+  job.attempt = attempt;
+  leased->lease_id = NewLeaseId();
+  leased->lease_timeout_seconds = options_.lease_timeout_seconds;
+
+  Statement* up = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_id = ?2, "
+      "lease_deadline = ?3, worker_id = ?4, started_at = ?5 WHERE id = ?1",
+      &up));
+  up->Bind(1, job.job_id).Bind(2, leased->lease_id);
+  up->Bind(3, now + options_.lease_timeout_seconds).Bind(4, worker.id).Bind(5, now);
+  GS_RETURN_IF_ERROR(up->Run());
+  Statement* hist = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "INSERT INTO leases (lease_id, job_id, attempt, worker_id, leased_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)",
+      &hist));
+  hist->Bind(1, leased->lease_id).Bind(2, job.job_id).Bind(3, static_cast<int64_t>(job.attempt));
+  hist->Bind(4, worker.id).Bind(5, now);
+  GS_RETURN_IF_ERROR(hist->Run());
+  Statement* w = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "INSERT INTO workers (id, hostname, device, software, first_seen, last_seen) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(id) DO UPDATE SET hostname = ?2, "
+      "device = ?3, software = ?4, last_seen = ?5",
+      &w));
+  w->Bind(1, worker.id).Bind(2, worker.hostname).Bind(3, worker.device);
+  w->Bind(4, worker.software).Bind(5, now);
+  GS_RETURN_IF_ERROR(w->Run());
+  *has_job = true;
+  return Status::OK();
 }
 
 Status JobStore::LeaseJob(const WorkerInfo& worker, double wait_seconds, bool* has_job,
                           LeasedJob* leased) {
-  if (worker.id.empty()) return Status::InvalidArgument("worker_id is empty");
-  if (worker.id.size() > 256 || worker.hostname.size() > 256 || worker.device.size() > 256 ||
-      worker.software.size() > 256)
-    return Status::InvalidArgument("worker_id, hostname, device and software are limited to 256 "
-                                   "characters");
-  // A worker's id is printed in the job records and logs: one line of text.
-  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"worker_id", &worker.id},
-                                     {"hostname", &worker.hostname},
-                                     {"device", &worker.device},
-                                     {"software", &worker.software}}) {
-    const std::string control = FirstControl(*value);
-    if (!control.empty())
-      return Status::InvalidArgument(std::string(field) + ": contains a control character (" +
-                                     control + ")");
-  }
+  GS_RETURN_IF_ERROR(CheckWorker(worker));
   wait_seconds = std::max(0.0, std::min(wait_seconds, options_.max_lease_wait_seconds));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds);
   while (true) {
@@ -479,65 +489,137 @@ Status JobStore::CompleteJob(int64_t job_id, const std::string& lease_id, const 
   GS_RETURN_IF_ERROR(CheckPoints(points, options_.max_points_per_report));
   if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
   const double now = clock_->Now();
-  return Write([&](Database* db) -> Status {
-    JobRow row;
-    GS_RETURN_IF_ERROR(LoadJob(db, job_id, &row));
-    // Which attempt this lease was, from the lease history.
-    Statement* find = nullptr;
-    GS_RETURN_IF_ERROR(db->Cached(
-        "SELECT attempt, worker_id FROM leases WHERE lease_id = ?1 AND job_id = ?2", &find));
-    find->Bind(1, lease_id).Bind(2, job_id);
-    bool known = false;
-    GS_RETURN_IF_ERROR(find->Step(&known));
-    if (!known)
-      return Status::FailedPrecondition("lease " + lease_id + " was never given for job " +
-                                        std::to_string(job_id));
-    int64_t attempt = find->Int(0);
-    std::string worker = find->Text(1);
-    find->Reset();
-
-    if (row.state == "done" || row.state == "diverged") {
-      Statement* fin = nullptr;
-      GS_RETURN_IF_ERROR(db->Cached("SELECT finished_attempt FROM jobs WHERE id = ?1", &fin));
-      fin->Bind(1, job_id);
-      bool has = false;
-      GS_RETURN_IF_ERROR(fin->Step(&has));
-      int64_t finished = has ? fin->Int(0) : -1;
-      fin->Reset();
-      // The same completion delivered twice (a retry after a lost reply).
-      if (finished == attempt) return Status::OK();
-      return Status::FailedPrecondition("job " + std::to_string(job_id) +
-                                        " was already completed by attempt " +
-                                        std::to_string(finished));
-    }
-    if (row.state != "queued" && row.state != "leased")
-      return Status::FailedPrecondition("job " + std::to_string(job_id) + " is " + row.state);
-    // Accepted: by the current lease, or late (its lease expired) while no
-    // other attempt has completed the job. A later attempt still running is
-    // told at its next report.
-    if (row.lease_id != lease_id && !row.lease_id.empty())
-      GS_RETURN_IF_ERROR(EndLease(db, row.lease_id, "superseded", now));
-    GS_RETURN_IF_ERROR(EndLease(db, lease_id, "completed", now));
-    GS_RETURN_IF_ERROR(InsertPoints(db, job_id, attempt, points));
-    Statement* st = nullptr;
-    GS_RETURN_IF_ERROR(db->Cached(
-        "UPDATE jobs SET state = ?2, lease_deadline = NULL, finished_at = ?3, "
-        "setup_seconds = ?4, train_seconds = ?5, eval_seconds = ?6, steps = ?7, epochs = ?8, "
-        "final_train_loss = ?9, log_loss_integral = ?10, test_loss = ?11, test_accuracy = ?12, "
-        "device = ?13, software = ?14, finished_attempt = ?15, worker_id = ?16 WHERE id = ?1",
-        &st));
-    st->Bind(1, job_id).Bind(2, std::string(r.diverged ? "diverged" : "done")).Bind(3, now);
-    st->Bind(4, r.setup_seconds).Bind(5, r.train_seconds).Bind(6, r.eval_seconds);
-    st->Bind(7, r.steps).Bind(8, r.epochs).Bind(9, r.final_train_loss);
-    st->Bind(10, r.log_loss_integral).Bind(11, r.test_loss).Bind(12, r.test_accuracy);
-    st->Bind(13, r.device).Bind(14, r.software).Bind(15, attempt).Bind(16, worker);
-    GS_RETURN_IF_ERROR(st->Run());
-    Statement* w = nullptr;
-    GS_RETURN_IF_ERROR(db->Cached(
-        "UPDATE workers SET jobs_done = jobs_done + 1, last_seen = ?2 WHERE id = ?1", &w));
-    w->Bind(1, worker).Bind(2, now);
-    return w->Run();
+  return Write([&](Database* db) {
+    return CompleteInTransaction(db, job_id, lease_id, r, points, now, nullptr);
   });
+}
+
+Status JobStore::CompleteInTransaction(Database* db, int64_t job_id, const std::string& lease_id,
+                                       const JobResult& r, const std::vector<CurvePoint>& points,
+                                       double now, bool* repeated) {
+  JobRow row;
+  GS_RETURN_IF_ERROR(LoadJob(db, job_id, &row));
+  // Which attempt this lease was, from the lease history.
+  Statement* find = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "SELECT attempt, worker_id FROM leases WHERE lease_id = ?1 AND job_id = ?2", &find));
+  find->Bind(1, lease_id).Bind(2, job_id);
+  bool known = false;
+  GS_RETURN_IF_ERROR(find->Step(&known));
+  if (!known)
+    return Status::FailedPrecondition("lease " + lease_id + " was never given for job " +
+                                      std::to_string(job_id));
+  int64_t attempt = find->Int(0);
+  std::string worker = find->Text(1);
+  find->Reset();
+
+  if (row.state == "done" || row.state == "diverged") {
+    Statement* fin = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached("SELECT finished_attempt FROM jobs WHERE id = ?1", &fin));
+    fin->Bind(1, job_id);
+    bool has = false;
+    GS_RETURN_IF_ERROR(fin->Step(&has));
+    int64_t finished = has ? fin->Int(0) : -1;
+    fin->Reset();
+    // The same completion delivered twice (a retry after a lost reply).
+    if (finished == attempt) {
+      if (repeated != nullptr) *repeated = true;
+      return Status::OK();
+    }
+    return Status::FailedPrecondition("job " + std::to_string(job_id) +
+                                      " was already completed by attempt " +
+                                      std::to_string(finished));
+  }
+  if (row.state != "queued" && row.state != "leased")
+    return Status::FailedPrecondition("job " + std::to_string(job_id) + " is " + row.state);
+  // Accepted: by the current lease, or late (its lease expired) while no
+  // other attempt has completed the job. A later attempt still running is
+  // told at its next report.
+  if (row.lease_id != lease_id && !row.lease_id.empty())
+    GS_RETURN_IF_ERROR(EndLease(db, row.lease_id, "superseded", now));
+  GS_RETURN_IF_ERROR(EndLease(db, lease_id, "completed", now));
+  GS_RETURN_IF_ERROR(InsertPoints(db, job_id, attempt, points));
+  Statement* st = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "UPDATE jobs SET state = ?2, lease_deadline = NULL, finished_at = ?3, "
+      "setup_seconds = ?4, train_seconds = ?5, eval_seconds = ?6, steps = ?7, epochs = ?8, "
+      "final_train_loss = ?9, log_loss_integral = ?10, test_loss = ?11, test_accuracy = ?12, "
+      "device = ?13, software = ?14, finished_attempt = ?15, worker_id = ?16 WHERE id = ?1",
+      &st));
+  st->Bind(1, job_id).Bind(2, std::string(r.diverged ? "diverged" : "done")).Bind(3, now);
+  st->Bind(4, r.setup_seconds).Bind(5, r.train_seconds).Bind(6, r.eval_seconds);
+  st->Bind(7, r.steps).Bind(8, r.epochs).Bind(9, r.final_train_loss);
+  st->Bind(10, r.log_loss_integral).Bind(11, r.test_loss).Bind(12, r.test_accuracy);
+  st->Bind(13, r.device).Bind(14, r.software).Bind(15, attempt).Bind(16, worker);
+  GS_RETURN_IF_ERROR(st->Run());
+  Statement* w = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "UPDATE workers SET jobs_done = jobs_done + 1, last_seen = ?2 WHERE id = ?1", &w));
+  w->Bind(1, worker).Bind(2, now);
+  return w->Run();
+}
+
+Status JobStore::CompleteAndLease(int64_t job_id, const std::string& lease_id, const JobResult& r,
+                                  const std::vector<CurvePoint>& points, const WorkerInfo& worker,
+                                  double wait_seconds, bool* has_job, LeasedJob* leased) {
+  *has_job = false;
+  GS_RETURN_IF_ERROR(CheckPoints(points, options_.max_points_per_report));
+  if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
+  GS_RETURN_IF_ERROR(CheckWorker(worker));
+  const double now = clock_->Now();
+  GS_RETURN_IF_ERROR(Write([&](Database* db) -> Status {
+    bool repeated = false;
+    GS_RETURN_IF_ERROR(CompleteInTransaction(db, job_id, lease_id, r, points, now, &repeated));
+    if (repeated) {
+      // The first call's reply was lost: the lease it gave (in the same
+      // transaction, so at the completion's time) is handed out again.
+      bool found = false;
+      GS_RETURN_IF_ERROR(RedeliverLease(db, worker, lease_id, &found, leased));
+      if (found) {
+        *has_job = true;
+        return Status::OK();
+      }
+    }
+    if (leasing_stopped_.load()) return Status::OK();
+    return LeaseInTransaction(db, worker, now, has_job, leased);
+  }));
+  if (*has_job || wait_seconds <= 0) return Status::OK();
+  // Nothing was queued: the completion is committed, and the lease half
+  // waits as LeaseJob does.
+  return LeaseJob(worker, wait_seconds, has_job, leased);
+}
+
+Status JobStore::RedeliverLease(Database* db, const WorkerInfo& worker,
+                                const std::string& completed_lease, bool* found,
+                                LeasedJob* leased) {
+  *found = false;
+  Statement* st = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached(
+      "SELECT l.lease_id, l.job_id, j.sweep_id, j.seed, j.attempts, c.optimizer, c.params_json "
+      "FROM leases l JOIN jobs j ON j.id = l.job_id JOIN configs c ON c.id = j.config_id "
+      "WHERE l.worker_id = ?1 AND l.outcome IS NULL AND j.state = 'leased' "
+      "AND j.lease_id = l.lease_id "
+      "AND l.leased_at = (SELECT ended_at FROM leases WHERE lease_id = ?2) LIMIT 1",
+      &st));
+  st->Bind(1, worker.id).Bind(2, completed_lease);
+  bool row = false;
+  GS_RETURN_IF_ERROR(st->Step(&row));
+  if (!row) return Status::OK();
+  const std::string lease_id = st->Text(0);
+  const int64_t job_id = st->Int(1), sweep_id = st->Int(2), seed = st->Int(3);
+  const int32_t attempt = static_cast<int32_t>(st->Int(4));
+  const std::string optimizer = st->Text(5), params_json = st->Text(6);
+  st->Reset();
+  std::shared_ptr<const SweepSpec> spec;
+  GS_RETURN_IF_ERROR(SpecFor(db, sweep_id, &spec));
+  GS_RETURN_IF_ERROR(MakeJobSpec(*spec, optimizer, params_json, seed, &leased->job));
+  leased->job.job_id = job_id;
+  leased->job.sweep_id = sweep_id;
+  leased->job.attempt = attempt;
+  leased->lease_id = lease_id;
+  leased->lease_timeout_seconds = options_.lease_timeout_seconds;
+  *found = true;
+  return Status::OK();
 }
 
 Status JobStore::ReleaseJob(int64_t job_id, const std::string& lease_id) {

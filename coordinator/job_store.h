@@ -95,6 +95,16 @@ class JobStore {
   Status CompleteJob(int64_t job_id, const std::string& lease_id, const JobResult& result,
                      const std::vector<CurvePoint>& points);
 
+  // CompleteJob, then LeaseJob for `worker`, in one round trip and one
+  // transaction (one commit for both halves). A refused completion leases
+  // nothing. A repeated call (its reply was lost, the coordinator restarted)
+  // completes nothing again and hands back the lease the first call gave.
+  // When no job is queued, the lease half waits up to `wait_seconds` after
+  // the completion is committed.
+  Status CompleteAndLease(int64_t job_id, const std::string& lease_id, const JobResult& result,
+                          const std::vector<CurvePoint>& points, const WorkerInfo& worker,
+                          double wait_seconds, bool* has_job, LeasedJob* leased);
+
   // Requeues the job (attempts permitting) or marks it failed with `error`.
   Status FailJob(int64_t job_id, const std::string& lease_id, const std::string& error,
                  bool* will_retry);
@@ -139,6 +149,14 @@ class JobStore {
   void WriterLoop();
   Status SpecFor(Database* db, int64_t sweep_id, std::shared_ptr<const SweepSpec>* spec);
   Status TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* leased);
+  // The halves of the writes above, inside the caller's transaction.
+  Status LeaseInTransaction(Database* db, const WorkerInfo& worker, double now, bool* has_job,
+                            LeasedJob* leased);
+  Status CompleteInTransaction(Database* db, int64_t job_id, const std::string& lease_id,
+                               const JobResult& result, const std::vector<CurvePoint>& points,
+                               double now, bool* repeated);
+  Status RedeliverLease(Database* db, const WorkerInfo& worker, const std::string& completed_lease,
+                        bool* found, LeasedJob* leased);
   std::string NewLeaseId();
   void WakeLeaseWaiters();
 

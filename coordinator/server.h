@@ -17,11 +17,10 @@
 
 namespace grpc {
 class Server;
+class Service;
 }
 
 namespace gridsearch {
-
-class CoordinatorService;
 
 class CoordinatorServer {
  public:
@@ -48,7 +47,7 @@ class CoordinatorServer {
 
   CoordinatorOptions options_;
   std::unique_ptr<JobStore> store_;
-  std::unique_ptr<CoordinatorService> service_;
+  std::unique_ptr<grpc::Service> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   int port_ = 0;

@@ -72,6 +72,18 @@ class StoreTest : public ::testing::Test {
     return r;
   }
 
+  // A job leased by "slow", expired, leased again by "fresh" and completed
+  // by that second attempt.
+  void CompletedBySecondAttempt(LeasedJob* slow, LeasedJob* fresh) {
+    Submit();
+    *slow = Lease("slow");
+    clock_.Advance(11);
+    int expired = 0;
+    ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+    *fresh = Lease("fresh");
+    ASSERT_TRUE(store_->CompleteJob(fresh->job.job_id, fresh->lease_id, Result(0.1), {}).ok());
+  }
+
   testing::TempDir dir_;
   ManualClock clock_;
   int max_attempts_ = 3;
@@ -353,13 +365,8 @@ TEST_F(StoreTest, LateResultIsAcceptedWhileNoOtherAttemptCompleted) {
 }
 
 TEST_F(StoreTest, LateResultIsRejectedAfterAnotherAttemptCompleted) {
-  Submit();
-  LeasedJob slow = Lease("slow");
-  clock_.Advance(11);
-  int expired = 0;
-  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
-  LeasedJob fresh = Lease("fresh");
-  ASSERT_TRUE(store_->CompleteJob(fresh.job.job_id, fresh.lease_id, Result(0.1), {}).ok());
+  LeasedJob slow, fresh;
+  CompletedBySecondAttempt(&slow, &fresh);
   Status late = store_->CompleteJob(slow.job.job_id, slow.lease_id, Result(0.5), {});
   EXPECT_EQ(late.code(), Status::kFailedPrecondition);
   EXPECT_NE(late.message().find("already completed by attempt 2"), std::string::npos)
@@ -369,6 +376,86 @@ TEST_F(StoreTest, LateResultIsRejectedAfterAnotherAttemptCompleted) {
   // A lease that was never given is refused too.
   EXPECT_EQ(store_->CompleteJob(fresh.job.job_id, "feedface", Result(0.5), {}).code(),
             Status::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, CompleteAndLeaseFinishesOneJobAndLeasesTheNextInOneCall) {
+  Submit();
+  LeasedJob first = Lease("w1");
+  bool has = false;
+  LeasedJob next;
+  std::vector<CurvePoint> pts = {{0.1, 1, 0.01, 2.3, 0.1}};
+  Status s = store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), pts,
+                                      {"w1", "host", "cpu", "test"}, 0, &has, &next);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(has);
+  EXPECT_NE(next.job.job_id, first.job.job_id);
+  EXPECT_EQ(next.job.attempt, 1);
+  EXPECT_FALSE(next.job.params.empty());  // a whole job, defaults filled, as LeaseJob gives
+  const std::string a = std::to_string(first.job.job_id), b = std::to_string(next.job.job_id);
+  EXPECT_EQ(Query("SELECT state || ' ' || final_train_loss FROM jobs WHERE id = " + a), "done 0.2");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM curve_points WHERE job_id = " + a), "1");
+  EXPECT_EQ(Query("SELECT state || ' ' || worker_id || ' ' || lease_id FROM jobs WHERE id = " + b),
+            "leased w1 " + next.lease_id);
+  // Both halves in one transaction: the lease is stamped with the
+  // completion's time.
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM leases WHERE lease_id = '" + next.lease_id +
+                  "' AND leased_at = (SELECT ended_at FROM leases WHERE lease_id = '" +
+                  first.lease_id + "')"),
+            "1");
+}
+
+TEST_F(StoreTest, CompleteAndLeaseWithAStaleLeaseLeasesNothing) {
+  LeasedJob slow, fresh;
+  CompletedBySecondAttempt(&slow, &fresh);
+  bool has = true;
+  LeasedJob next;
+  Status s = store_->CompleteAndLease(slow.job.job_id, slow.lease_id, Result(0.5), {},
+                                      {"slow", "host", "cpu", "test"}, 0, &has, &next);
+  EXPECT_EQ(s.code(), Status::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("already completed by attempt 2"), std::string::npos) << s.message();
+  EXPECT_FALSE(has);
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'leased'"), "0");
+  // A lease that was never given is refused, and leases nothing either.
+  s = store_->CompleteAndLease(fresh.job.job_id, "feedface", Result(0.5), {},
+                               {"fresh", "host", "cpu", "test"}, 0, &has, &next);
+  EXPECT_EQ(s.code(), Status::kFailedPrecondition);
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'leased'"), "0");
+}
+
+TEST_F(StoreTest, ARepeatedCompleteAndLeaseGetsTheSameLeaseEvenAfterARestart) {
+  Submit();
+  LeasedJob first = Lease("w1");
+  const WorkerInfo w1{"w1", "host", "cpu", "test"};
+  bool has = false;
+  LeasedJob next;
+  ASSERT_TRUE(store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), {}, w1, 0,
+                                       &has, &next)
+                  .ok());
+  ASSERT_TRUE(has);
+  // The reply is lost and the coordinator restarts; the worker sends the
+  // same call again.
+  Open();
+  bool again_has = false;
+  LeasedJob again;
+  Status s = store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), {}, w1, 0,
+                                      &again_has, &again);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(again_has);
+  EXPECT_EQ(again.job.job_id, next.job.job_id);
+  EXPECT_EQ(again.lease_id, next.lease_id);
+  EXPECT_EQ(again.job.attempt, 1);
+  EXPECT_EQ(again.job.params, next.job.params);
+  // Nothing happened twice: one completion, one lease of the next job.
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'done'"), "1");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'leased'"), "1");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM leases WHERE job_id = " + std::to_string(next.job.job_id)),
+            "1");
+  EXPECT_EQ(Query("SELECT jobs_done FROM workers WHERE id = 'w1'"), "1");
+  // Another worker repeating w1's completion gets no lease of w1's.
+  s = store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), {},
+                               {"w2", "host", "cpu", "test"}, 0, &again_has, &again);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  if (again_has) EXPECT_NE(again.lease_id, next.lease_id);
 }
 
 TEST_F(StoreTest, ReleasedJobIsQueuedAgainWithoutSpendingAnAttempt) {

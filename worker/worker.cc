@@ -64,14 +64,19 @@ Status Worker::Run() {
   Log("leasing jobs from %s (%s)", options_.coordinator,
       std::string("CUDA_VISIBLE_DEVICES=") + (visible != nullptr ? visible : "unset"));
   auto idle_since = std::chrono::steady_clock::now();
+  v1::LeaseJobResponse next;  // a job leased with the last completion
   while (!stop_.load()) {
     if (options_.max_jobs > 0 && jobs_done_ >= options_.max_jobs) break;
-    v1::LeaseJobRequest req;
-    req.set_worker_id(options_.worker_id);
-    req.set_hostname(Hostname());
-    req.set_device(trainer_->DeviceName());
-    req.set_software(Trainer::SoftwareVersion());
-    req.set_wait_seconds(options_.lease_wait_seconds);
+    if (next.found()) {
+      const v1::LeaseJobResponse lease = std::move(next);
+      next.Clear();
+      Status job = RunJob(lease, &next);
+      if (!job.ok()) Log("job %s: %s", std::to_string(lease.job().job_id()), job.ToString());
+      ++jobs_done_;
+      idle_since = std::chrono::steady_clock::now();
+      continue;
+    }
+    const v1::LeaseJobRequest req = LeaseRequest();
     v1::LeaseJobResponse resp;
     // With an idle limit, a coordinator that cannot be reached counts as no
     // job: a worker whose coordinator has finished and exited ends too.
@@ -105,15 +110,36 @@ Status Worker::Run() {
       }
       continue;
     }
-    Status job = RunJob(resp);
+    Status job = RunJob(resp, &next);
     if (!job.ok()) Log("job %s: %s", std::to_string(resp.job().job_id()), job.ToString());
     ++jobs_done_;
     idle_since = std::chrono::steady_clock::now();
   }
+  if (next.found()) {
+    // Leased with the last completion as the worker began to stop: given
+    // back untouched, its attempt not counted.
+    v1::ReleaseJobRequest req;
+    req.set_job_id(next.job().job_id());
+    req.set_lease_id(next.lease_id());
+    v1::ReleaseJobResponse resp;
+    auto ctx = client_->Context();
+    Status s = FromGrpc(client_->stub()->ReleaseJob(ctx.get(), req, &resp));
+    if (!s.ok()) Log("handing back job %s: %s", std::to_string(next.job().job_id()), s.ToString());
+  }
   return Status::OK();
 }
 
-Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
+v1::LeaseJobRequest Worker::LeaseRequest() const {
+  v1::LeaseJobRequest req;
+  req.set_worker_id(options_.worker_id);
+  req.set_hostname(Hostname());
+  req.set_device(trainer_->DeviceName());
+  req.set_software(Trainer::SoftwareVersion());
+  req.set_wait_seconds(options_.lease_wait_seconds);
+  return req;
+}
+
+Status Worker::RunJob(const v1::LeaseJobResponse& lease, v1::LeaseJobResponse* next) {
   const JobSpec job = FromProto(lease.job());
   const std::string lease_id = lease.lease_id();
   ProgressReporter reporter(client_.get(), job.job_id, lease_id, lease.lease_timeout_seconds());
@@ -206,6 +232,26 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease) {
   req.set_lease_id(lease_id);
   ToProto(result, req.mutable_metrics());
   for (const auto& p : unsent) ToProto(p, req.add_points());
+  // The completion leases the next job in the same round trip, unless this
+  // was the last job or the worker is stopping (or the coordinator predates
+  // CompleteAndLease).
+  const bool last = options_.max_jobs > 0 && jobs_done_ + 1 >= options_.max_jobs;
+  if (complete_and_lease_ && !last && !stop_.load()) {
+    v1::CompleteAndLeaseRequest both;
+    *both.mutable_complete() = req;
+    *both.mutable_lease() = LeaseRequest();
+    Status s = client_->WithRetry(retry_, &never, [&](grpc::ClientContext* ctx) {
+      ctx->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(
+                            static_cast<int64_t>((options_.lease_wait_seconds + 30) * 1000)));
+      next->Clear();
+      return client_->stub()->CompleteAndLease(ctx, both, next);
+    });
+    if (s.code() != Status::kUnimplemented)
+      return s.WithContext("completing job " + std::to_string(job.job_id));
+    complete_and_lease_ = false;
+    next->Clear();
+  }
   v1::CompleteJobResponse resp;
   Status s = client_->WithRetry(retry_, &never, [&](grpc::ClientContext* ctx) {
     return client_->stub()->CompleteJob(ctx, req, &resp);

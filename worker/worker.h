@@ -32,7 +32,10 @@ class Worker {
   int64_t jobs_done() const { return jobs_done_; }
 
  private:
-  Status RunJob(const v1::LeaseJobResponse& lease);
+  // Trains the leased job and reports its end; `next` gets the job leased
+  // with the completion (found() false when none was).
+  Status RunJob(const v1::LeaseJobResponse& lease, v1::LeaseJobResponse* next);
+  v1::LeaseJobRequest LeaseRequest() const;
   void Log(const char* fmt, const std::string& a, const std::string& b = "") const;
 
   WorkerOptions options_;
@@ -41,6 +44,7 @@ class Worker {
   RetryPolicy retry_;
   std::atomic<bool> stop_{false};
   int64_t jobs_done_ = 0;
+  bool complete_and_lease_ = true;  // false once the coordinator said UNIMPLEMENTED
 };
 
 // "<hostname>-<pid>".

@@ -83,27 +83,59 @@ SoakResult Soak(CoordinatorServer* server, int64_t sweep, int workers, int reade
   std::set<int64_t> ids;
   int64_t duplicates = 0;
   std::atomic<bool> stop{false};
+  std::mutex errors_mu;
+  std::map<std::string, int64_t> distinct_errors;
   auto note_error = [&](const grpc::Status& s, const char* what) {
     ++errors;
     if (s.error_message().find("locked") != std::string::npos) ++locked;
-    if (errors <= 5) std::fprintf(stderr, "%s: %s\n", what, s.error_message().c_str());
+    {
+      std::lock_guard<std::mutex> lock(errors_mu);
+      ++distinct_errors[std::string(what) + ": " + std::to_string(s.error_code()) + " " +
+                        s.error_message()];
+    }
+    // An error is not retried at full speed: one failing connection must not
+    // turn into tens of thousands of counted errors.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   };
+  // Every simulated process gets its own connection, made before the clock
+  // starts. Made lazily, 72 connections were set up at once while the run
+  // was measured, and one that failed then made every fail-fast call on it
+  // fail at once until gRPC's reconnect backoff ended: one failed connect
+  // became tens of thousands of counted errors.
   auto channel_for = [&](int i) {
     grpc::ChannelArguments args;
     args.SetInt("gridsearch.soak.client", i);  // one connection per simulated process
     return grpc::CreateCustomChannel(server->address(), grpc::InsecureChannelCredentials(), args);
   };
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  int64_t unconnected = 0;
+  for (int i = 0; i < workers + readers; ++i) {
+    channels.push_back(channel_for(i < workers ? i : 1000 + i));
+    if (!channels.back()->WaitForConnected(std::chrono::system_clock::now() +
+                                           std::chrono::seconds(30)))
+      ++unconnected;
+  }
+  if (unconnected > 0)
+    std::fprintf(stderr, "%lld of %d connections could not be made in 30 s\n",
+                 static_cast<long long>(unconnected), workers + readers);
+  // Calls wait for their connection rather than fail while it is being
+  // (re)made: what is measured is the coordinator, not connection set-up.
+  auto context = [](grpc::ClientContext* ctx) {
+    ctx->set_wait_for_ready(true);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  };
   std::vector<std::thread> threads;
   double start = Now();
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
-      auto stub = v1::Coordinator::NewStub(channel_for(w));
+      auto stub = v1::Coordinator::NewStub(channels[w]);
       while (!stop.load()) {
         v1::LeaseJobRequest lreq;
         lreq.set_worker_id("soak-" + std::to_string(w));
         lreq.set_wait_seconds(0);
         v1::LeaseJobResponse lresp;
         grpc::ClientContext lctx;
+        context(&lctx);
         double t0 = Now();
         grpc::Status s = stub->LeaseJob(&lctx, lreq, &lresp);
         lat->Add("LeaseJob", Now() - t0);
@@ -120,6 +152,7 @@ SoakResult Soak(CoordinatorServer* server, int64_t sweep, int workers, int reade
         }
         v1::ReportProgressResponse rresp;
         grpc::ClientContext rctx;
+        context(&rctx);
         t0 = Now();
         s = stub->ReportProgress(&rctx, rreq, &rresp);
         lat->Add("ReportProgress", Now() - t0);
@@ -131,6 +164,7 @@ SoakResult Soak(CoordinatorServer* server, int64_t sweep, int workers, int reade
         creq.mutable_metrics()->set_steps(20);
         v1::CompleteJobResponse cresp;
         grpc::ClientContext cctx;
+        context(&cctx);
         t0 = Now();
         s = stub->CompleteJob(&cctx, creq, &cresp);
         lat->Add("CompleteJob", Now() - t0);
@@ -143,9 +177,10 @@ SoakResult Soak(CoordinatorServer* server, int64_t sweep, int workers, int reade
   }
   for (int r = 0; r < readers; ++r) {
     threads.emplace_back([&, r] {
-      auto stub = v1::Coordinator::NewStub(channel_for(1000 + r));
+      auto stub = v1::Coordinator::NewStub(channels[workers + r]);
       while (!stop.load()) {
         grpc::ClientContext sctx;
+        context(&sctx);
         v1::GetSweepRequest sreq;
         sreq.set_sweep_id(sweep);
         v1::SweepStatus sresp;
@@ -154,6 +189,7 @@ SoakResult Soak(CoordinatorServer* server, int64_t sweep, int workers, int reade
         lat->Add("GetSweep", Now() - t0);
         if (!s.ok()) note_error(s, "GetSweep");
         grpc::ClientContext qctx;
+        context(&qctx);
         v1::QueryRankingRequest qreq;
         qreq.set_sweep_id(sweep);
         v1::QueryRankingResponse qresp;
@@ -171,9 +207,11 @@ SoakResult Soak(CoordinatorServer* server, int64_t sweep, int workers, int reade
   stop.store(true);
   double elapsed = Now() - start;
   for (auto& t : threads) t.join();
+  for (const auto& [message, count] : distinct_errors)
+    std::fprintf(stderr, "  %lld x %s\n", static_cast<long long>(count), message.c_str());
   SoakResult r;
   r.completed = completed;
-  r.errors = errors;
+  r.errors = errors + unconnected;
   r.locked = locked;
   r.duplicates = duplicates;
   r.rate = completed / elapsed;

@@ -80,7 +80,9 @@ struct LoadResult {
 
 // `workers` threads, each with its own channel, drain the coordinator's queue:
 // lease, one progress report of `points` points, complete.
-LoadResult RunLoad(CoordinatorServer* server, int workers, int points) {
+// With `combined`, the completion leases the next job (CompleteAndLease):
+// two round trips per job instead of three.
+LoadResult RunLoad(CoordinatorServer* server, int workers, int points, bool combined = false) {
   std::atomic<int64_t> completed{0}, errors{0};
   std::vector<std::vector<double>> lease_latency(workers);
   std::vector<std::thread> threads;
@@ -92,19 +94,23 @@ LoadResult RunLoad(CoordinatorServer* server, int workers, int points) {
       auto channel = grpc::CreateCustomChannel(server->address(),
                                                grpc::InsecureChannelCredentials(), args);
       auto stub = v1::Coordinator::NewStub(channel);
+      v1::LeaseJobRequest lreq;
+      lreq.set_worker_id("bench-" + std::to_string(w));
+      lreq.set_wait_seconds(0);
+      v1::LeaseJobResponse lresp;
+      bool have_next = false;  // leased with the last completion
       while (true) {
-        v1::LeaseJobRequest lreq;
-        lreq.set_worker_id("bench-" + std::to_string(w));
-        lreq.set_wait_seconds(0);
-        v1::LeaseJobResponse lresp;
-        grpc::ClientContext lctx;
-        double t0 = Now();
-        grpc::Status st = stub->LeaseJob(&lctx, lreq, &lresp);
-        lease_latency[w].push_back(Now() - t0);
-        if (!st.ok()) {
-          ++errors;
-          return;
+        if (!have_next) {
+          grpc::ClientContext lctx;
+          double t0 = Now();
+          grpc::Status st = stub->LeaseJob(&lctx, lreq, &lresp);
+          lease_latency[w].push_back(Now() - t0);
+          if (!st.ok()) {
+            ++errors;
+            return;
+          }
         }
+        have_next = false;
         if (!lresp.found()) return;
         v1::ReportProgressRequest rreq;
         rreq.set_job_id(lresp.job().job_id());
@@ -123,8 +129,25 @@ LoadResult RunLoad(CoordinatorServer* server, int workers, int points) {
         creq.set_lease_id(lresp.lease_id());
         creq.mutable_metrics()->set_final_train_loss(0.5);
         creq.mutable_metrics()->set_steps(points);
-        v1::CompleteJobResponse cresp;
         grpc::ClientContext cctx;
+        if (combined) {
+          v1::CompleteAndLeaseRequest both;
+          *both.mutable_complete() = creq;
+          *both.mutable_lease() = lreq;
+          v1::LeaseJobResponse next;
+          double t0 = Now();
+          grpc::Status st = stub->CompleteAndLease(&cctx, both, &next);
+          lease_latency[w].push_back(Now() - t0);
+          if (!st.ok()) {
+            ++errors;
+            return;
+          }
+          ++completed;
+          lresp = std::move(next);
+          have_next = true;
+          continue;
+        }
+        v1::CompleteJobResponse cresp;
         if (stub->CompleteJob(&cctx, creq, &cresp).ok())
           ++completed;
         else
@@ -192,6 +215,16 @@ int main(int argc, char** argv) {
   LoadResult load = RunLoad(server.get(), workers, points);
   SweepSummary summary;
   server->store()->GetSweep(sweep, &summary);
+  // The same load with CompleteAndLease, on a sweep of its own.
+  int64_t combined_sweep = 0;
+  s = server->store()->SubmitSweep(SpecWithSeeds(jobs), &combined_sweep, &total, &configs);
+  if (!s.ok()) {
+    std::fprintf(stderr, "submit: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  LoadResult combined = RunLoad(server.get(), workers, points, /*combined=*/true);
+  SweepSummary combined_summary;
+  server->store()->GetSweep(combined_sweep, &combined_summary);
   server->Shutdown();
   server.reset();
   cleanup();
@@ -206,8 +239,17 @@ int main(int argc, char** argv) {
               baseline);
   std::printf("  ratio vs A: %.2fx   ratio vs B: %.2fx\n", single.rate > 0 ? load.rate / single.rate : 0,
               baseline > 0 ? load.rate / baseline : 0);
-  std::printf("  errors %lld, jobs done in the database %lld of %lld\n",
-              static_cast<long long>(load.errors + single.errors),
-              static_cast<long long>(summary.done), static_cast<long long>(summary.total));
-  return load.errors == 0 && single.errors == 0 && summary.done == load.completed ? 0 : 1;
+  std::printf("  with CompleteAndLease (report, then complete and lease in one call): %.0f/s, "
+              "ratio vs B: %.2fx; CompleteAndLease p50 / p99 %.2f ms / %.2f ms\n",
+              combined.rate, baseline > 0 ? combined.rate / baseline : 0, combined.p50 * 1e3,
+              combined.p99 * 1e3);
+  std::printf("  errors %lld, jobs done in the database %lld of %lld, and %lld of %lld\n",
+              static_cast<long long>(load.errors + single.errors + combined.errors),
+              static_cast<long long>(summary.done), static_cast<long long>(summary.total),
+              static_cast<long long>(combined_summary.done),
+              static_cast<long long>(combined_summary.total));
+  return load.errors == 0 && single.errors == 0 && combined.errors == 0 &&
+                 summary.done == load.completed && combined_summary.done == combined.completed
+             ? 0
+             : 1;
 }
