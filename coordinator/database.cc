@@ -1,5 +1,6 @@
 #include "coordinator/database.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -39,7 +40,10 @@ Status SqliteStatus(sqlite3* db, int rc, const std::string& msg) {
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable("sqlite: " + msg);
   if (primary == SQLITE_CONSTRAINT || primary == SQLITE_READONLY)
     return Status::FailedPrecondition("sqlite: " + msg);
-  if (primary == SQLITE_FULL) {
+  // A full disk also shows as an I/O error where SQLite grows a file itself
+  // (the WAL index): the system's errno says which.
+  if (primary == SQLITE_FULL || (primary == SQLITE_IOERR && db != nullptr &&
+                                 sqlite3_system_errno(db) == ENOSPC)) {
     const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
     return Status::ResourceExhausted(
         "the disk holding " + std::string(file != nullptr && *file ? file : "the database") +

@@ -264,10 +264,16 @@ void JobStore::WriterLoop() {
         // an I/O error): nothing of this batch was written, so no caller of
         // it may be told otherwise, and the rest must not run outside a
         // transaction.
-        Status lost = op->result.ok() ? Status::Internal("the transaction was rolled back")
-                                      : op->result;
-        for (WriteOp* other : batch) other->result = lost;
-        begin = lost;  // nothing more runs, and there is nothing to commit
+        const Status cause =
+            op->result.ok() ? Status::Internal("the transaction was rolled back") : op->result;
+        // The others did nothing wrong: theirs is worth a retry, unless the
+        // cause (a full disk) says when.
+        const Status others =
+            cause.code() == Status::kResourceExhausted
+                ? cause
+                : Status::Unavailable("the write was rolled back with another: " + cause.message());
+        for (WriteOp* other : batch) other->result = other == op ? cause : others;
+        begin = cause;  // nothing more runs, and there is nothing to commit
         break;
       }
       if (!op->result.ok()) db->Exec("ROLLBACK TO op");
@@ -502,7 +508,9 @@ Status JobStore::CompleteInTransaction(Database* db, int64_t job_id, const std::
   // Which attempt this lease was, from the lease history.
   Statement* find = nullptr;
   GS_RETURN_IF_ERROR(db->Cached(
-      "SELECT attempt, worker_id FROM leases WHERE lease_id = ?1 AND job_id = ?2", &find));
+      "SELECT attempt, worker_id, COALESCE(outcome, '') FROM leases WHERE lease_id = ?1 AND "
+      "job_id = ?2",
+      &find));
   find->Bind(1, lease_id).Bind(2, job_id);
   bool known = false;
   GS_RETURN_IF_ERROR(find->Step(&known));
@@ -511,6 +519,7 @@ Status JobStore::CompleteInTransaction(Database* db, int64_t job_id, const std::
                                       std::to_string(job_id));
   int64_t attempt = find->Int(0);
   std::string worker = find->Text(1);
+  const std::string outcome = find->Text(2);
   find->Reset();
 
   if (row.state == "done" || row.state == "diverged") {
@@ -522,7 +531,9 @@ Status JobStore::CompleteInTransaction(Database* db, int64_t job_id, const std::
     int64_t finished = has ? fin->Int(0) : -1;
     fin->Reset();
     // The same completion delivered twice (a retry after a lost reply).
-    if (finished == attempt) {
+    // (A released lease can share the attempt number of the one that
+    // finished: only this lease's own completion is a repeat.)
+    if (finished == attempt && outcome == "completed") {
       if (repeated != nullptr) *repeated = true;
       return Status::OK();
     }
@@ -581,12 +592,23 @@ Status JobStore::CompleteAndLease(int64_t job_id, const std::string& lease_id, c
       }
     }
     if (leasing_stopped_.load()) return Status::OK();
-    return LeaseInTransaction(db, worker, now, has_job, leased);
+    // The lease half in a savepoint of its own: if it fails (a job that
+    // cannot be built), the completion stands and nothing is leased.
+    GS_RETURN_IF_ERROR(db->Exec("SAVEPOINT lease_half"));
+    Status lease = LeaseInTransaction(db, worker, now, has_job, leased);
+    if (!db->TransactionOpen()) return lease;  // rolled back whole: the batch fails
+    if (!lease.ok()) {
+      *has_job = false;
+      db->Exec("ROLLBACK TO lease_half");
+    }
+    db->Exec("RELEASE lease_half");
+    return Status::OK();
   }));
-  if (*has_job || wait_seconds <= 0) return Status::OK();
-  // Nothing was queued: the completion is committed, and the lease half
-  // waits as LeaseJob does.
-  return LeaseJob(worker, wait_seconds, has_job, leased);
+  // No waiting here when nothing is queued: a lease is only ever given in
+  // the completion's transaction (which is how a repeated call finds it);
+  // the worker long-polls with LeaseJob.
+  (void)wait_seconds;
+  return Status::OK();
 }
 
 Status JobStore::RedeliverLease(Database* db, const WorkerInfo& worker,
@@ -613,6 +635,11 @@ Status JobStore::RedeliverLease(Database* db, const WorkerInfo& worker,
   std::shared_ptr<const SweepSpec> spec;
   GS_RETURN_IF_ERROR(SpecFor(db, sweep_id, &spec));
   GS_RETURN_IF_ERROR(MakeJobSpec(*spec, optimizer, params_json, seed, &leased->job));
+  // Handed out again now: its deadline starts again too.
+  Statement* renew = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached("UPDATE jobs SET lease_deadline = ?2 WHERE id = ?1", &renew));
+  renew->Bind(1, job_id).Bind(2, clock_->Now() + options_.lease_timeout_seconds);
+  GS_RETURN_IF_ERROR(renew->Run());
   leased->job.job_id = job_id;
   leased->job.sweep_id = sweep_id;
   leased->job.attempt = attempt;

@@ -97,10 +97,11 @@ class JobStore {
 
   // CompleteJob, then LeaseJob for `worker`, in one round trip and one
   // transaction (one commit for both halves). A refused completion leases
-  // nothing. A repeated call (its reply was lost, the coordinator restarted)
-  // completes nothing again and hands back the lease the first call gave.
-  // When no job is queued, the lease half waits up to `wait_seconds` after
-  // the completion is committed.
+  // nothing; a lease half that fails leaves the completion standing. A
+  // repeated call (its reply was lost, the coordinator restarted) completes
+  // nothing again and hands back the lease the first call gave, renewed.
+  // It does not wait when no job is queued (`wait_seconds` is not used):
+  // *has_job is false, and the worker long-polls with LeaseJob.
   Status CompleteAndLease(int64_t job_id, const std::string& lease_id, const JobResult& result,
                           const std::vector<CurvePoint>& points, const WorkerInfo& worker,
                           double wait_seconds, bool* has_job, LeasedJob* leased);

@@ -458,6 +458,27 @@ TEST_F(StoreTest, ARepeatedCompleteAndLeaseGetsTheSameLeaseEvenAfterARestart) {
   if (again_has) EXPECT_NE(again.lease_id, next.lease_id);
 }
 
+TEST_F(StoreTest, ACompleteAndLeaseWhoseLeaseHalfFailsKeepsTheCompletion) {
+  Submit();
+  LeasedJob first = Lease("w1");
+  // The next job cannot be built: its sweep's stored spec is damaged (as a
+  // file edited by hand would be), and the restarted store must re-read it.
+  {
+    std::unique_ptr<Database> db;
+    ASSERT_TRUE(Database::Open(dir_.File("test.db"), false, &db).ok());
+    ASSERT_TRUE(db->Exec("UPDATE sweeps SET spec_json = '{\"name\": 1}'").ok());
+  }
+  Open();
+  bool has = true;
+  LeasedJob next;
+  Status s = store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.3), {},
+                                      {"w1", "host", "cpu", "test"}, 0, &has, &next);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(has);
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + std::to_string(first.job.job_id)), "done");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'leased'"), "0");
+}
+
 TEST_F(StoreTest, ReleasedJobIsQueuedAgainWithoutSpendingAnAttempt) {
   Submit();
   LeasedJob a = Lease("w1");

@@ -34,6 +34,9 @@ struct RetryPolicy {
 // At most this many curve points go in one request (the coordinator's
 // default limit is 100,000): a backlog is sent in pieces.
 constexpr size_t kMaxPointsPerRequest = 10000;
+// A completion carries up to this many (a backlog beyond goes ahead as
+// reports of kMaxPointsPerRequest).
+constexpr size_t kMaxPointsPerCompletion = 90000;
 
 // Whether a failed call is worth repeating: the coordinator is unreachable
 // or shutting down (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED), or its disk

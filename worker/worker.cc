@@ -215,7 +215,9 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease, v1::LeaseJobResponse* n
   // A backlog longer than one request's limit goes ahead as reports; the
   // completion carries the last piece.
   std::atomic<bool> never{false};
-  while (unsent.size() > kMaxPointsPerRequest) {
+  // (Up to kMaxPointsPerCompletion go with the completion itself, which a
+  // late attempt can still land, unlike a report.)
+  while (unsent.size() > kMaxPointsPerCompletion) {
     v1::ReportProgressRequest report;
     report.set_job_id(job.job_id);
     report.set_lease_id(lease_id);
