@@ -6,6 +6,7 @@
 
 #include "common/catalog.h"
 #include "common/json_fields.h"
+#include "common/text_escape.h"
 
 namespace gridsearch {
 namespace {
@@ -13,12 +14,6 @@ namespace {
 using json = nlohmann::json;
 using spec_fields::Invalid;
 using spec_fields::WrongType;
-
-bool HasControl(const std::string& s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return true;
-  return false;
-}
 
 // Optimizer and parameter names: what a command line or a column header can
 // carry unquoted.
@@ -64,7 +59,8 @@ Status CheckValue(const json& v, const std::string& field) {
     if (s.size() > ProgramLimits::kMaxStringValueChars)
       return Invalid(field, "longer than " + std::to_string(ProgramLimits::kMaxStringValueChars) +
                                 " characters");
-    if (HasControl(s)) return Invalid(field, "contains a control character");
+    const std::string control = FirstControl(s);
+    if (!control.empty()) return Invalid(field, "contains a control character (" + control + ")");
     return Status::OK();
   }
   return WrongType(field, "a number, a string or a boolean", v);

@@ -572,7 +572,7 @@ Status JobStore::CompleteInTransaction(Database* db, int64_t job_id, const std::
 
 Status JobStore::CompleteAndLease(int64_t job_id, const std::string& lease_id, const JobResult& r,
                                   const std::vector<CurvePoint>& points, const WorkerInfo& worker,
-                                  double wait_seconds, bool* has_job, LeasedJob* leased) {
+                                  bool* has_job, LeasedJob* leased) {
   *has_job = false;
   GS_RETURN_IF_ERROR(CheckPoints(points, options_.max_points_per_report));
   if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
@@ -607,7 +607,6 @@ Status JobStore::CompleteAndLease(int64_t job_id, const std::string& lease_id, c
   // No waiting here when nothing is queued: a lease is only ever given in
   // the completion's transaction (which is how a repeated call finds it);
   // the worker long-polls with LeaseJob.
-  (void)wait_seconds;
   return Status::OK();
 }
 

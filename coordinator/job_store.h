@@ -100,11 +100,11 @@ class JobStore {
   // nothing; a lease half that fails leaves the completion standing. A
   // repeated call (its reply was lost, the coordinator restarted) completes
   // nothing again and hands back the lease the first call gave, renewed.
-  // It does not wait when no job is queued (`wait_seconds` is not used):
-  // *has_job is false, and the worker long-polls with LeaseJob.
+  // It does not wait when no job is queued: *has_job is false, and the
+  // worker long-polls with LeaseJob.
   Status CompleteAndLease(int64_t job_id, const std::string& lease_id, const JobResult& result,
                           const std::vector<CurvePoint>& points, const WorkerInfo& worker,
-                          double wait_seconds, bool* has_job, LeasedJob* leased);
+                          bool* has_job, LeasedJob* leased);
 
   // Requeues the job (attempts permitting) or marks it failed with `error`.
   Status FailJob(int64_t job_id, const std::string& lease_id, const std::string& error,

@@ -137,7 +137,7 @@ class CoordinatorServiceImpl final : public v1::Coordinator::Service {
     LeasedJob leased;
     Status st = store_->CompleteAndLease(c.job_id(), c.lease_id(), FromProto(c.metrics()),
                                          PointsFromProto(c.points()), Worker(req->lease()),
-                                         Wait(ctx, req->lease()), &has_job, &leased);
+                                         &has_job, &leased);
     if (!st.ok()) return ToGrpc(st);
     FillLease(has_job, leased, resp);
     return grpc::Status::OK;

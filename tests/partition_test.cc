@@ -46,8 +46,7 @@ class NetworkNamespace {
     host_ = "gsh" + std::to_string(id);
     peer_ = "gsn" + std::to_string(id);
     const int block = (id % 16000) * 4;
-    const std::string prefix =
-        "10.213." + std::to_string(block / 256 % 256) + "." ;
+    const std::string prefix = "10.213." + std::to_string(block / 256 % 256) + ".";
     host_addr_ = prefix + std::to_string(block % 256 + 1);
     peer_addr_ = prefix + std::to_string(block % 256 + 2);
     Remove();  // what a killed run may have left

@@ -385,7 +385,7 @@ TEST_F(StoreTest, CompleteAndLeaseFinishesOneJobAndLeasesTheNextInOneCall) {
   LeasedJob next;
   std::vector<CurvePoint> pts = {{0.1, 1, 0.01, 2.3, 0.1}};
   Status s = store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), pts,
-                                      {"w1", "host", "cpu", "test"}, 0, &has, &next);
+                                      {"w1", "host", "cpu", "test"}, &has, &next);
   ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_TRUE(has);
   EXPECT_NE(next.job.job_id, first.job.job_id);
@@ -410,14 +410,14 @@ TEST_F(StoreTest, CompleteAndLeaseWithAStaleLeaseLeasesNothing) {
   bool has = true;
   LeasedJob next;
   Status s = store_->CompleteAndLease(slow.job.job_id, slow.lease_id, Result(0.5), {},
-                                      {"slow", "host", "cpu", "test"}, 0, &has, &next);
+                                      {"slow", "host", "cpu", "test"}, &has, &next);
   EXPECT_EQ(s.code(), Status::kFailedPrecondition) << s.ToString();
   EXPECT_NE(s.message().find("already completed by attempt 2"), std::string::npos) << s.message();
   EXPECT_FALSE(has);
   EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'leased'"), "0");
   // A lease that was never given is refused, and leases nothing either.
   s = store_->CompleteAndLease(fresh.job.job_id, "feedface", Result(0.5), {},
-                               {"fresh", "host", "cpu", "test"}, 0, &has, &next);
+                               {"fresh", "host", "cpu", "test"}, &has, &next);
   EXPECT_EQ(s.code(), Status::kFailedPrecondition);
   EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'leased'"), "0");
 }
@@ -428,7 +428,7 @@ TEST_F(StoreTest, ARepeatedCompleteAndLeaseGetsTheSameLeaseEvenAfterARestart) {
   const WorkerInfo w1{"w1", "host", "cpu", "test"};
   bool has = false;
   LeasedJob next;
-  ASSERT_TRUE(store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), {}, w1, 0,
+  ASSERT_TRUE(store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), {}, w1,
                                        &has, &next)
                   .ok());
   ASSERT_TRUE(has);
@@ -437,7 +437,7 @@ TEST_F(StoreTest, ARepeatedCompleteAndLeaseGetsTheSameLeaseEvenAfterARestart) {
   Open();
   bool again_has = false;
   LeasedJob again;
-  Status s = store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), {}, w1, 0,
+  Status s = store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), {}, w1,
                                       &again_has, &again);
   ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_TRUE(again_has);
@@ -453,7 +453,7 @@ TEST_F(StoreTest, ARepeatedCompleteAndLeaseGetsTheSameLeaseEvenAfterARestart) {
   EXPECT_EQ(Query("SELECT jobs_done FROM workers WHERE id = 'w1'"), "1");
   // Another worker repeating w1's completion gets no lease of w1's.
   s = store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.2), {},
-                               {"w2", "host", "cpu", "test"}, 0, &again_has, &again);
+                               {"w2", "host", "cpu", "test"}, &again_has, &again);
   ASSERT_TRUE(s.ok()) << s.ToString();
   if (again_has) EXPECT_NE(again.lease_id, next.lease_id);
 }
@@ -472,7 +472,7 @@ TEST_F(StoreTest, ACompleteAndLeaseWhoseLeaseHalfFailsKeepsTheCompletion) {
   bool has = true;
   LeasedJob next;
   Status s = store_->CompleteAndLease(first.job.job_id, first.lease_id, Result(0.3), {},
-                                      {"w1", "host", "cpu", "test"}, 0, &has, &next);
+                                      {"w1", "host", "cpu", "test"}, &has, &next);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_FALSE(has);
   EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + std::to_string(first.job.job_id)), "done");

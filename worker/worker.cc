@@ -67,48 +67,44 @@ Status Worker::Run() {
   v1::LeaseJobResponse next;  // a job leased with the last completion
   while (!stop_.load()) {
     if (options_.max_jobs > 0 && jobs_done_ >= options_.max_jobs) break;
-    if (next.found()) {
-      const v1::LeaseJobResponse lease = std::move(next);
-      next.Clear();
-      Status job = RunJob(lease, &next);
-      if (!job.ok()) Log("job %s: %s", std::to_string(lease.job().job_id()), job.ToString());
-      ++jobs_done_;
-      idle_since = std::chrono::steady_clock::now();
-      continue;
-    }
-    const v1::LeaseJobRequest req = LeaseRequest();
     v1::LeaseJobResponse resp;
-    // With an idle limit, a coordinator that cannot be reached counts as no
-    // job: a worker whose coordinator has finished and exited ends too.
-    RetryPolicy retry = retry_;
-    const double idle_so_far =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_since).count();
-    if (options_.exit_when_idle_seconds > 0)
-      retry.give_up_seconds = std::min(
-          retry.give_up_seconds, std::max(0.0, options_.exit_when_idle_seconds - idle_so_far));
-    Status s = client_->WithRetry(retry, &stop_, [&](grpc::ClientContext* ctx) {
-      ctx->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(
-                            static_cast<int64_t>((options_.lease_wait_seconds + 10) * 1000)));
-      resp.Clear();
-      return client_->stub()->LeaseJob(ctx, req, &resp);
-    });
-    if (stop_.load()) break;
-    if (!s.ok() && options_.exit_when_idle_seconds > 0 &&
-        (s.code() == Status::kUnavailable || s.code() == Status::kDeadlineExceeded ||
-         s.code() == Status::kCancelled)) {
-      Log("no job for %s s (%s); exiting", FormatIdle(options_.exit_when_idle_seconds),
-          s.ToString());
-      break;
-    }
-    if (!s.ok()) return s.WithContext("leasing a job");
-    if (!resp.found()) {
-      double idle = std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_since).count();
-      if (options_.exit_when_idle_seconds > 0 && idle >= options_.exit_when_idle_seconds) {
-        Log("no job for %s s; exiting", FormatIdle(options_.exit_when_idle_seconds));
+    if (next.found()) {
+      resp = std::move(next);  // leased with the last completion
+      next.Clear();
+    } else {
+      const v1::LeaseJobRequest req = LeaseRequest();
+      // With an idle limit, a coordinator that cannot be reached counts as no
+      // job: a worker whose coordinator has finished and exited ends too.
+      RetryPolicy retry = retry_;
+      const double idle_so_far =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_since).count();
+      if (options_.exit_when_idle_seconds > 0)
+        retry.give_up_seconds = std::min(
+            retry.give_up_seconds, std::max(0.0, options_.exit_when_idle_seconds - idle_so_far));
+      Status s = client_->WithRetry(retry, &stop_, [&](grpc::ClientContext* ctx) {
+        ctx->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(
+                              static_cast<int64_t>((options_.lease_wait_seconds + 10) * 1000)));
+        resp.Clear();
+        return client_->stub()->LeaseJob(ctx, req, &resp);
+      });
+      if (stop_.load()) break;
+      if (!s.ok() && options_.exit_when_idle_seconds > 0 &&
+          (s.code() == Status::kUnavailable || s.code() == Status::kDeadlineExceeded ||
+           s.code() == Status::kCancelled)) {
+        Log("no job for %s s (%s); exiting", FormatIdle(options_.exit_when_idle_seconds),
+            s.ToString());
         break;
       }
-      continue;
+      if (!s.ok()) return s.WithContext("leasing a job");
+      if (!resp.found()) {
+        double idle = std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_since).count();
+        if (options_.exit_when_idle_seconds > 0 && idle >= options_.exit_when_idle_seconds) {
+          Log("no job for %s s; exiting", FormatIdle(options_.exit_when_idle_seconds));
+          break;
+        }
+        continue;
+      }
     }
     Status job = RunJob(resp, &next);
     if (!job.ok()) Log("job %s: %s", std::to_string(resp.job().job_id()), job.ToString());
@@ -243,9 +239,6 @@ Status Worker::RunJob(const v1::LeaseJobResponse& lease, v1::LeaseJobResponse* n
     *both.mutable_complete() = req;
     *both.mutable_lease() = LeaseRequest();
     Status s = client_->WithRetry(retry_, &never, [&](grpc::ClientContext* ctx) {
-      ctx->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(
-                            static_cast<int64_t>((options_.lease_wait_seconds + 30) * 1000)));
       next->Clear();
       return client_->stub()->CompleteAndLease(ctx, both, next);
     });
