@@ -236,6 +236,9 @@ int RunCoordinatorCommand(const CoordinatorOptions& options, double exit_when_fi
   raw = server.get();
   std::fprintf(stderr, "coordinator: listening on %s, database %s\n", server->address().c_str(),
                options.db_path.c_str());
+  if (!server->http_url().empty())
+    std::fprintf(stderr, "coordinator: dashboard at %s (metrics at %smetrics)\n",
+                 server->http_url().c_str(), server->http_url().c_str());
   // With --exit-when-finished, a watcher shuts the server down once no sweep
   // has had queued or running jobs for that long (a batch allocation is
   // handed back when its sweep is drained).

@@ -90,6 +90,7 @@ struct LocalRunFlags {
   size_t top = 20;
   bool quiet = false;              // no progress bar
   bool no_plots = false;           // skip the figures
+  std::string http_listen;         // set: serve the dashboard here (loopback only)
 };
 
 int RunLocalCommand(const LocalRunFlags& flags, const std::string& self_exe);

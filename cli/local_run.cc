@@ -17,6 +17,7 @@
 #include "common/text_escape.h"
 #include "cli/plot.h"
 #include "cli/worker_processes.h"
+#include "coordinator/http_server.h"
 #include "coordinator/server.h"
 #include "worker/devices.h"
 #include "worker/supervisor.h"
@@ -135,6 +136,14 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
   options.listen = "127.0.0.1:0";
   options.lease_timeout_seconds = f.lease_timeout_seconds;
   options.max_attempts = f.max_attempts;
+  options.http_listen = f.http_listen;
+  if (!f.http_listen.empty() && !IsLoopbackListen(f.http_listen)) {
+    std::fprintf(stderr,
+                 "gridsearch: run --http serves on loopback only (127.0.0.1:PORT); to serve the "
+                 "dashboard to other machines, use `gridsearch coordinator --http ADDR "
+                 "--token-file F`\n");
+    return kExitBadInput;
+  }
   std::unique_ptr<CoordinatorServer> server;
   s = CoordinatorServer::Start(options, nullptr, &server);
   if (!s.ok()) {
@@ -161,6 +170,9 @@ int RunLocalCommand(const LocalRunFlags& f, const std::string& self_exe) {
                static_cast<long long>(configs), spec.seeds.size(), n, threads, where.c_str(),
                FormatDuration(spec.budget_seconds).c_str(), f.db.c_str(), log_path.c_str(),
                server->address().c_str());
+  if (!server->http_url().empty())
+    std::fprintf(stderr, "dashboard: %ssweeps/%lld\n", server->http_url().c_str(),
+                 static_cast<long long>(sweep_id));
 
   // The workers: the same supervisor as `gridsearch worker --devices`. Its
   // own lines go to the workers' log; the progress bar stays readable.

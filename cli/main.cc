@@ -53,6 +53,11 @@ int main(int argc, char** argv) {
   c->add_option("--db", coord.db_path, "SQLite file (created when missing)")->required();
   c->add_option("--listen", coord.listen, "address to listen on")->capture_default_str();
   c->add_option("--port-file", coord.port_file, "write the bound host:port here once listening");
+  c->add_option("--http", coord.http_listen,
+                "also serve the dashboard, its JSON API (/api/v1/) and /metrics on this "
+                "host:port (loopback, or any address with --token-file or --insecure)");
+  c->add_option("--http-url-file", coord.http_url_file,
+                "write the dashboard's URL here once it is up");
   c->add_option("--lease-timeout", coord.lease_timeout_seconds,
                 "seconds without a report before a job is leased again")
       ->check(CLI::PositiveNumber)->capture_default_str();
@@ -229,6 +234,9 @@ int main(int argc, char** argv) {
                  "seconds without a report before a job is leased again")
       ->check(CLI::PositiveNumber)->capture_default_str();
   rn->add_option("--top", run.top, "rows of the final ranking (0: all)")->capture_default_str();
+  rn->add_option("--http", run.http_listen,
+                 "serve the dashboard on this loopback host:port while the sweep runs "
+                 "(127.0.0.1:0 picks a port); the URL is printed");
   rn->add_flag("--quiet", run.quiet, "no progress bar");
   rn->add_flag("--no-plots", run.no_plots, "do not write the figures beside the database");
   AddFormat(rn, &run.format);

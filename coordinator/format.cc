@@ -136,6 +136,7 @@ std::string FormatRanking(const std::vector<RankedConfigRow>& all, const std::st
       json params = json::parse(r.params_json, nullptr, false);
       if (params.is_discarded()) params = json::object();
       arr.push_back({{"rank", r.rank == 0 ? json(nullptr) : json(r.rank)},
+                     {"config_id", r.config_id},
                      {"optimizer", r.optimizer},
                      {"params", params},
                      {"mean_final_train_loss", NumberOrNull(r.mean_final_train_loss)},
@@ -194,9 +195,7 @@ std::string FormatDuration(double seconds) {
   return buf;
 }
 
-namespace {
-
-json SummaryJson(const SweepSummary& s) {
+json SweepSummaryJson(const SweepSummary& s) {
   return {{"sweep_id", s.id},
           {"name", s.name},
           {"state", s.state},
@@ -212,13 +211,12 @@ json SummaryJson(const SweepSummary& s) {
           {"jobs_per_minute", s.jobs_per_minute},
           {"eta_seconds", s.eta_seconds < 0 ? json(nullptr) : json(s.eta_seconds)},
           {"active_workers", s.active_workers},
-          {"budget_seconds", s.budget_seconds}};
+          {"budget_seconds", s.budget_seconds},
+          {"created_at", s.created_at}};
 }
 
-}  // namespace
-
 std::string FormatSweepSummary(const SweepSummary& s, const std::string& format) {
-  if (format == "json") return SummaryJson(s).dump(2) + "\n";
+  if (format == "json") return SweepSummaryJson(s).dump(2) + "\n";
   std::ostringstream os;
   int64_t finished = s.done + s.failed + s.diverged + s.cancelled;
   os << "sweep " << s.id << " \"" << EscapeControl(s.name) << "\": " << s.state << ", "
@@ -238,7 +236,7 @@ std::string FormatSweepSummary(const SweepSummary& s, const std::string& format)
 std::string FormatSweepList(const std::vector<SweepSummary>& sweeps, const std::string& format) {
   if (format == "json") {
     json arr = json::array();
-    for (const auto& s : sweeps) arr.push_back(SummaryJson(s));
+    for (const auto& s : sweeps) arr.push_back(SweepSummaryJson(s));
     return arr.dump(2) + "\n";
   }
   if (sweeps.empty()) return "no sweeps\n";

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/status.h"
 #include "coordinator/job_store.h"
 #include "coordinator/ranking.h"
@@ -15,13 +17,16 @@ namespace gridsearch {
 bool IsOutputFormat(const std::string& format);
 
 // Renders the first `top` rows (0: all). The JSON form is an array of
-// objects, best first: rank, optimizer, params (object),
+// objects, best first: rank, config_id, optimizer, params (object),
 // mean_final_train_loss, mean_log_loss_integral, mean_test_accuracy,
 // mean_epochs, seeds_done, seeds_total, diverged, failed, incomplete.
 // Unknown values are null.
 std::string FormatRanking(const std::vector<RankedConfigRow>& rows, const std::string& format,
                           size_t top, const std::string& metric);
 
+// One sweep's state, counts, throughput and ETA as the JSON object that
+// `status --format json` prints and the dashboard's API serves.
+nlohmann::json SweepSummaryJson(const SweepSummary& s);
 // One sweep's state, counts, throughput and ETA, for `status`.
 std::string FormatSweepSummary(const SweepSummary& s, const std::string& format);
 std::string FormatSweepList(const std::vector<SweepSummary>& sweeps, const std::string& format);

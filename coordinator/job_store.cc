@@ -10,6 +10,7 @@
 #include "common/catalog.h"
 #include "common/text_escape.h"
 #include "coordinator/database.h"
+#include "coordinator/metrics.h"
 
 namespace gridsearch {
 namespace {
@@ -241,6 +242,7 @@ void JobStore::WriterLoop() {
         pending_.pop_front();
       }
     }
+    const auto commit_start = std::chrono::steady_clock::now();
     Status begin = db->Exec("BEGIN IMMEDIATE");
     for (size_t i = 0; i < batch.size(); ++i) {
       WriteOp* op = batch[i];
@@ -279,14 +281,20 @@ void JobStore::WriterLoop() {
       if (!op->result.ok()) db->Exec("ROLLBACK TO op");
       db->Exec("RELEASE op");
     }
+    bool committed = false;
     if (begin.ok()) {
       Status commit = db->Exec("COMMIT");
+      committed = commit.ok();
       if (!commit.ok()) {
         db->Exec("ROLLBACK");
         for (WriteOp* op : batch)
           if (op->result.ok()) op->result = commit.WithContext("commit");
       }
     }
+    if (metrics_ != nullptr)
+      metrics_->ObserveCommit(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count(),
+          batch.size(), committed);
     {
       std::lock_guard<std::mutex> lock(write_mu_);
       for (WriteOp* op : batch) op->done = true;
@@ -495,9 +503,12 @@ Status JobStore::CompleteJob(int64_t job_id, const std::string& lease_id, const 
   GS_RETURN_IF_ERROR(CheckPoints(points, options_.max_points_per_report));
   if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
   const double now = clock_->Now();
-  return Write([&](Database* db) {
-    return CompleteInTransaction(db, job_id, lease_id, r, points, now, nullptr);
-  });
+  bool repeated = false;
+  GS_RETURN_IF_ERROR(Write([&](Database* db) {
+    return CompleteInTransaction(db, job_id, lease_id, r, points, now, &repeated);
+  }));
+  if (metrics_ != nullptr && !repeated) metrics_->CountCompletion(r.diverged);
+  return Status::OK();
 }
 
 Status JobStore::CompleteInTransaction(Database* db, int64_t job_id, const std::string& lease_id,
@@ -578,8 +589,9 @@ Status JobStore::CompleteAndLease(int64_t job_id, const std::string& lease_id, c
   if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
   GS_RETURN_IF_ERROR(CheckWorker(worker));
   const double now = clock_->Now();
+  bool repeated = false;
   GS_RETURN_IF_ERROR(Write([&](Database* db) -> Status {
-    bool repeated = false;
+    repeated = false;
     GS_RETURN_IF_ERROR(CompleteInTransaction(db, job_id, lease_id, r, points, now, &repeated));
     if (repeated) {
       // The first call's reply was lost: the lease it gave (in the same
@@ -604,6 +616,7 @@ Status JobStore::CompleteAndLease(int64_t job_id, const std::string& lease_id, c
     db->Exec("RELEASE lease_half");
     return Status::OK();
   }));
+  if (metrics_ != nullptr && !repeated) metrics_->CountCompletion(r.diverged);
   // No waiting here when nothing is queued: a lease is only ever given in
   // the completion's transaction (which is how a repeated call finds it);
   // the worker long-polls with LeaseJob.
@@ -732,6 +745,7 @@ Status JobStore::FailJob(int64_t job_id, const std::string& lease_id, const std:
     return st->Run();
   });
   if (s.ok() && *will_retry) WakeLeaseWaiters();
+  if (s.ok() && metrics_ != nullptr) metrics_->CountFailure(!*will_retry);
   return s;
 }
 
@@ -805,6 +819,7 @@ Status JobStore::ExpireLeases(int* expired) {
     *expired = static_cast<int>(list.size());
     return Status::OK();
   }));
+  if (metrics_ != nullptr && *expired > 0) metrics_->CountLeaseExpiries(*expired, *expired - requeued);
   if (requeued > 0) WakeLeaseWaiters();
   return Status::OK();
 }
@@ -910,6 +925,27 @@ Status JobStore::QueryRanking(int64_t sweep_id, const std::string& metric,
 Status JobStore::RenderTable(const TableRequest& request, std::string* out) {
   ReaderLease reader(this);
   return gridsearch::RenderTable(reader.db(), request, out);
+}
+
+Status JobStore::Read(const std::function<Status(Database*)>& fn) {
+  ReaderLease reader(this);
+  return fn(reader.db());
+}
+
+Status JobStore::CountWorkers(WorkerCounts* counts) {
+  ReaderLease reader(this);
+  Statement st;
+  GS_RETURN_IF_ERROR(reader.db()->Prepare(
+      "SELECT (SELECT COUNT(*) FROM workers WHERE last_seen >= ?1 OR id IN "
+      "(SELECT worker_id FROM jobs WHERE state = 'leased')), "
+      "(SELECT COUNT(DISTINCT worker_id) FROM jobs WHERE state = 'leased')",
+      &st));
+  st.Bind(1, clock_->Now() - options_.lease_timeout_seconds);
+  bool row = false;
+  GS_RETURN_IF_ERROR(st.Step(&row));
+  counts->seen = st.Int(0);
+  counts->busy = st.Int(1);
+  return Status::OK();
 }
 
 }  // namespace gridsearch

@@ -32,7 +32,9 @@
 
 namespace gridsearch {
 
+class CoordinatorMetrics;
 class Database;
+struct WorkerCounts;
 
 struct WorkerInfo {
   std::string id;
@@ -136,6 +138,19 @@ class JobStore {
   // coordinator/tables.h's RenderTable on a reader connection.
   Status RenderTable(const TableRequest& request, std::string* out);
 
+  // Runs `fn` on a read-only connection (a consistent snapshot of the file),
+  // for queries of the dashboard's API.
+  Status Read(const std::function<Status(Database*)>& fn);
+  // Workers seen within the lease timeout, and those holding a lease.
+  Status CountWorkers(WorkerCounts* counts);
+  // The store's clock, in unix seconds.
+  double Now() const { return clock_->Now(); }
+
+  // Counts completions, failures, lease expiries and group commits there
+  // from now on. `metrics` (not owned) outlives the store; set it before
+  // serving.
+  void SetMetrics(CoordinatorMetrics* metrics) { metrics_ = metrics; }
+
   // Wakes every long-poll and stops the writer; later calls fail Unavailable.
   void Shutdown();
 
@@ -163,6 +178,7 @@ class JobStore {
 
   const CoordinatorOptions options_;
   Clock* const clock_;
+  CoordinatorMetrics* metrics_ = nullptr;
 
   std::unique_ptr<Database> writer_db_;   // owned by the writer thread
   std::thread writer_;

@@ -24,6 +24,13 @@ struct CoordinatorOptions {
   // Largest request accepted, in bytes.
   int max_message_bytes = 16 << 20;
 
+  // --- Dashboard ---
+  // Address of the HTTP server (the dashboard, its JSON API under /api/v1/
+  // and /metrics); empty: none. The security rules below apply to it too.
+  std::string http_listen;
+  // When set, the URL of the dashboard is written here once it is up.
+  std::string http_url_file;
+
   // --- Security ---
   // When non-empty, every RPC but the health service needs the metadata
   // "authorization: Bearer <token>". Read from a file or the environment,

@@ -11,6 +11,9 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "coordinator/http_server.h"
+#include "coordinator/metrics.h"
+#include "coordinator/rpc_metrics.h"
 #include "coordinator/service.h"
 #include "proto/convert.h"
 #include "proto/gridsearch.grpc.pb.h"
@@ -19,26 +22,41 @@ namespace gridsearch {
 
 namespace {
 
-bool IsLoopback(const std::string& listen) {
-  std::string host = listen.substr(0, listen.rfind(':'));
-  return host == "localhost" || host == "[::1]" || host == "::1" || host.rfind("127.", 0) == 0 ||
-         host.rfind("unix:", 0) == 0;
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << text;
+    if (!f) return Status::IOError("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("cannot write " + path);
+  return Status::OK();
 }
 
 }  // namespace
 
+std::string CoordinatorServer::http_url() const { return http_ ? http_->url() : std::string(); }
+
 Status CoordinatorServer::Start(const CoordinatorOptions& options, Clock* clock,
                                 std::unique_ptr<CoordinatorServer>* out) {
-  if (!IsLoopback(options.listen) && options.token.empty() && !options.insecure)
+  if (!IsLoopbackListen(options.listen) && options.token.empty() && !options.insecure)
     return Status::FailedPrecondition(
         "refusing to listen on " + options.listen +
         " without a token: anyone who reaches it could submit or cancel sweeps. Give "
+        "--token-file (and --tls-cert/--tls-key), or --insecure to accept the risk");
+  if (!options.http_listen.empty() && !IsLoopbackListen(options.http_listen) &&
+      options.token.empty() && !options.insecure)
+    return Status::FailedPrecondition(
+        "refusing to serve the dashboard on " + options.http_listen +
+        " without a token: anyone who reaches it could read results or cancel sweeps. Give "
         "--token-file (and --tls-cert/--tls-key), or --insecure to accept the risk");
   if (options.tls_cert_pem.empty() != options.tls_key_pem.empty())
     return Status::InvalidArgument("TLS needs both a certificate and a key");
   std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
   s->options_ = options;
+  s->metrics_ = std::make_unique<CoordinatorMetrics>();
   GS_RETURN_IF_ERROR(JobStore::Open(options, clock, &s->store_));
+  s->store_->SetMetrics(s->metrics_.get());
   s->service_ = MakeCoordinatorService(s->store_.get(), options.token);
 
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -56,6 +74,9 @@ Status CoordinatorServer::Start(const CoordinatorOptions& options, Clock* clock,
   builder.AddListeningPort(options.listen, credentials, &s->port_);
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeRpcMetricsInterceptor(s->metrics_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0)
     return Status::Unavailable("cannot listen on " + options.listen +
@@ -70,14 +91,17 @@ Status CoordinatorServer::Start(const CoordinatorOptions& options, Clock* clock,
       if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0')
         advertised = std::string(name) + ":" + std::to_string(s->port_);
     }
-    std::string tmp = options.port_file + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << advertised << "\n";
-      if (!f) return Status::IOError("cannot write port file " + tmp);
-    }
-    if (std::rename(tmp.c_str(), options.port_file.c_str()) != 0)
-      return Status::IOError("cannot write port file " + options.port_file);
+    GS_RETURN_IF_ERROR(WriteFileAtomically(options.port_file, advertised + "\n"));
+  }
+  if (!options.http_listen.empty()) {
+    HttpServerOptions http;
+    http.listen = options.http_listen;
+    http.token = options.token;
+    http.tls_cert_pem = options.tls_cert_pem;
+    http.tls_key_pem = options.tls_key_pem;
+    GS_RETURN_IF_ERROR(HttpServer::Start(http, s->store_.get(), s->metrics_.get(), &s->http_));
+    if (!options.http_url_file.empty())
+      GS_RETURN_IF_ERROR(WriteFileAtomically(options.http_url_file, s->http_->url() + "\n"));
   }
   s->reaper_ = std::thread([p = s.get()] { p->ReaperLoop(); });
   *out = std::move(s);
@@ -116,6 +140,7 @@ void CoordinatorServer::Shutdown() {
   if (reaper_.joinable()) reaper_.join();
   // Long-polls return empty first, so the server's shutdown does not wait for
   // them; RPCs in flight then finish their writes; then the writer stops.
+  if (http_) http_->Shutdown();
   if (store_) store_->StopLeasing();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (store_) store_->Shutdown();

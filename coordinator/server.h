@@ -22,6 +22,9 @@ class Service;
 
 namespace gridsearch {
 
+class CoordinatorMetrics;
+class HttpServer;
+
 class CoordinatorServer {
  public:
   // Opens the store and starts serving on options.listen. `clock` may be
@@ -34,6 +37,8 @@ class CoordinatorServer {
   const std::string& address() const { return address_; }
   int port() const { return port_; }
   JobStore* store() { return store_.get(); }
+  // The dashboard's URL ("http://127.0.0.1:8080/"); empty without --http.
+  std::string http_url() const;
 
   // Blocks until Shutdown is called from another thread or a signal handler's
   // helper.
@@ -46,7 +51,9 @@ class CoordinatorServer {
   void ReaperLoop();
 
   CoordinatorOptions options_;
+  std::unique_ptr<CoordinatorMetrics> metrics_;
   std::unique_ptr<JobStore> store_;
+  std::unique_ptr<HttpServer> http_;
   std::unique_ptr<grpc::Service> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;

@@ -70,6 +70,7 @@ Status Best(Database* db, const SweepInfo& info, const TableRequest& req, std::s
                      {"optimizer", g.optimizer},
                      {"configurations", g.configurations},
                      {"rank", g.best.rank == 0 ? json(nullptr) : json(g.best.rank)},
+                     {"config_id", g.best.config_id == 0 ? json(nullptr) : json(g.best.config_id)},
                      {"params", ParamsJson(g.best.params_json)},
                      {"mean_final_train_loss", NumberOrNull(g.best.mean_final_train_loss)},
                      {"mean_log_loss_integral", NumberOrNull(g.best.mean_log_loss_integral)},

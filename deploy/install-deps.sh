@@ -19,7 +19,15 @@ packages=(
   slurm-wlm munge            # a real one-node Slurm in the Slurm tests (ctest -L slurm)
   python3                    # users' own training programs in the program tests
   python3-torch              # the PyTorch program example (ctest -L python-torch)
+  libcpp-httplib-dev libssl-dev   # the dashboard's HTTP(S) server
+  prometheus-cpp-dev         # /metrics (its core library: registry and text format)
+  libjs-chart.js             # the dashboard's charts, embedded in the binary
+  chromium                   # the dashboard's browser test (headless)
 )
+# Node.js and npm drive the browser test (playwright-core, pinned by
+# tests/web/package-lock.json). A Node.js from elsewhere that brings its own
+# npm is kept; otherwise Debian's.
+if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,8 +36,20 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The browser test's npm packages, exactly as the lockfile pins them.
+install_npm_packages() {
+  local lock=tests/web/package-lock.json stamp=tests/web/node_modules/.installed-lock.json
+  if [ -f "$lock" ] && ! cmp -s "$lock" "$stamp"; then
+    echo "install-deps: npm ci in tests/web"
+    (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$lock" "$stamp"
+  fi
+}
+cd "$(dirname "$0")/.."
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
+  install_npm_packages
   exit 0
 fi
 
@@ -47,3 +67,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm_packages

@@ -4,8 +4,11 @@
 // completions per second and LeaseJob latency percentiles, and ratios to two
 // baselines measured in the same run: (A) one worker through the same
 // coordinator, (B) one durable SQLite transaction per completion, no RPC.
+// Last, the same load again while browser-like pollers read the dashboard's
+// API (what an open sweep page asks for), against the load without them.
 //
-// usage: coordinator_throughput [--workers 32] [--jobs 20000] [--points 10] [--dir /tmp]
+// usage: coordinator_throughput [--workers 32] [--jobs 20000] [--points 10] [--pollers 2]
+//                               [--dir /tmp]
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include "coordinator/database.h"
 #include "coordinator/server.h"
@@ -170,15 +174,42 @@ LoadResult RunLoad(CoordinatorServer* server, int workers, int points, bool comb
   return r;
 }
 
+// Reads the dashboard's API as an open sweep page does: the sweep list and
+// the sweep every second; its tables, curves and a page of jobs every two.
+// Returns the requests made.
+int64_t PollLikeABrowser(const std::string& http, int64_t sweep, std::atomic<bool>* stop,
+                         std::atomic<int64_t>* failures) {
+  httplib::Client client(http);
+  client.set_read_timeout(30);
+  const std::string base = "/api/v1/sweeps/" + std::to_string(sweep);
+  const std::vector<std::string> every_second = {"/api/v1/sweeps", base};
+  const std::vector<std::string> every_other = {base + "/results", base + "/best", base + "/epochs",
+                                                base + "/curves", base + "/jobs?limit=100"};
+  int64_t requests = 0;
+  for (int tick = 0; !stop->load(); ++tick) {
+    const double t0 = Now();
+    std::vector<std::string> paths = every_second;
+    if (tick % 2 == 0) paths.insert(paths.end(), every_other.begin(), every_other.end());
+    for (const auto& path : paths) {
+      auto res = client.Get(path.c_str(), {{"Accept-Encoding", "gzip"}});
+      ++requests;
+      if (!res || res->status != 200) ++*failures;
+    }
+    while (!stop->load() && Now() - t0 < 1.0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return requests;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int workers = 32, jobs = 20000, points = 10;
+  int workers = 32, jobs = 20000, points = 10, pollers = 2;
   std::string dir = "/tmp";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--workers")) workers = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--jobs")) jobs = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--points")) points = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--pollers")) pollers = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
   }
   std::string base = dir + "/gridsearch-bench-" + std::to_string(getpid());
@@ -193,6 +224,7 @@ int main(int argc, char** argv) {
   options.db_path = base + ".db";
   options.listen = "127.0.0.1:0";
   options.lease_timeout_seconds = 60;
+  options.http_listen = "127.0.0.1:0";
   std::unique_ptr<CoordinatorServer> server;
   Status s = CoordinatorServer::Start(options, nullptr, &server);
   if (!s.ok()) {
@@ -225,6 +257,26 @@ int main(int argc, char** argv) {
   LoadResult combined = RunLoad(server.get(), workers, points, /*combined=*/true);
   SweepSummary combined_summary;
   server->store()->GetSweep(combined_sweep, &combined_summary);
+  // The plain load once more, with browsers polling the dashboard's API.
+  int64_t polled_sweep = 0;
+  s = server->store()->SubmitSweep(SpecWithSeeds(jobs), &polled_sweep, &total, &configs);
+  if (!s.ok()) {
+    std::fprintf(stderr, "submit: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::atomic<bool> stop_polling{false};
+  std::atomic<int64_t> poll_requests{0}, poll_failures{0};
+  std::vector<std::thread> poll_threads;
+  const std::string http = "http://" + server->http_url().substr(7, server->http_url().size() - 8);
+  for (int p = 0; p < pollers; ++p)
+    poll_threads.emplace_back([&] {
+      poll_requests += PollLikeABrowser(http, polled_sweep, &stop_polling, &poll_failures);
+    });
+  LoadResult polled = RunLoad(server.get(), workers, points);
+  stop_polling = true;
+  for (auto& t : poll_threads) t.join();
+  SweepSummary polled_summary;
+  server->store()->GetSweep(polled_sweep, &polled_summary);
   server->Shutdown();
   server.reset();
   cleanup();
@@ -243,13 +295,22 @@ int main(int argc, char** argv) {
               "ratio vs B: %.2fx; CompleteAndLease p50 / p99 %.2f ms / %.2f ms\n",
               combined.rate, baseline > 0 ? combined.rate / baseline : 0, combined.p50 * 1e3,
               combined.p99 * 1e3);
-  std::printf("  errors %lld, jobs done in the database %lld of %lld, and %lld of %lld\n",
-              static_cast<long long>(load.errors + single.errors + combined.errors),
+  std::printf("  with %d browser-like dashboard poller(s) (%lld API requests, %lld failed): "
+              "%.0f/s, ratio vs the same load without them: %.2fx; LeaseJob p99 %.2f ms\n",
+              pollers, static_cast<long long>(poll_requests.load()),
+              static_cast<long long>(poll_failures.load()), polled.rate,
+              load.rate > 0 ? polled.rate / load.rate : 0, polled.p99 * 1e3);
+  std::printf("  errors %lld, jobs done in the database %lld of %lld, %lld of %lld and %lld of %lld\n",
+              static_cast<long long>(load.errors + single.errors + combined.errors + polled.errors),
               static_cast<long long>(summary.done), static_cast<long long>(summary.total),
               static_cast<long long>(combined_summary.done),
-              static_cast<long long>(combined_summary.total));
-  return load.errors == 0 && single.errors == 0 && combined.errors == 0 &&
-                 summary.done == load.completed && combined_summary.done == combined.completed
+              static_cast<long long>(combined_summary.total),
+              static_cast<long long>(polled_summary.done),
+              static_cast<long long>(polled_summary.total));
+  return load.errors == 0 && single.errors == 0 && combined.errors == 0 && polled.errors == 0 &&
+                 poll_failures.load() == 0 && summary.done == load.completed &&
+                 combined_summary.done == combined.completed &&
+                 polled_summary.done == polled.completed
              ? 0
              : 1;
 }

@@ -1,0 +1,277 @@
+#include "coordinator/dashboard_api.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <initializer_list>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/text_escape.h"
+#include "coordinator/analysis.h"
+#include "coordinator/database.h"
+#include "coordinator/format.h"
+#include "coordinator/job_list.h"
+#include "coordinator/job_store.h"
+#include "coordinator/tables.h"
+
+namespace gridsearch {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int64_t kDefaultJobPage = 100;
+constexpr int64_t kMaxJobPage = 1000;
+
+json NumberOrNull(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json ParseOr(const std::string& text, json fallback) {
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+// Refuses parameters the endpoint does not know, so that a typo
+// ("metrc=...") is not silently ignored.
+Status CheckParams(const QueryParams& query, std::initializer_list<const char*> known) {
+  for (const auto& kv : query) {
+    bool ok = false;
+    std::string list;
+    for (const char* k : known) {
+      ok = ok || kv.first == k;
+      list += (list.empty() ? "" : ", ") + std::string(k);
+    }
+    if (!ok)
+      return Status::InvalidArgument("unknown query parameter '" + EscapeControl(kv.first) +
+                                     "'" + (list.empty() ? " (this endpoint takes none)"
+                                                         : " (known: " + list + ")"));
+  }
+  return Status::OK();
+}
+
+// The last value given for `name`, or `fallback`.
+std::string Param(const QueryParams& query, const char* name, const std::string& fallback) {
+  std::string value = fallback;
+  auto range = query.equal_range(name);
+  for (auto it = range.first; it != range.second; ++it) value = it->second;
+  return value;
+}
+
+Status ParseInt(const std::string& name, const std::string& text, int64_t min, int64_t max,
+                int64_t* out) {
+  errno = 0;
+  char* end = nullptr;
+  long long v = text.empty() ? 0 : std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || errno != 0 || end == nullptr || *end != '\0' || v < min || v > max)
+    return Status::InvalidArgument(name + " must be an integer in " + std::to_string(min) + ".." +
+                                   std::to_string(max) + ", got '" + EscapeControl(text) + "'");
+  *out = v;
+  return Status::OK();
+}
+
+json JobJson(const JobListRow& r) {
+  return {{"job_id", r.job_id},
+          {"sweep_id", r.sweep_id},
+          {"config_id", r.config_id},
+          {"optimizer", r.optimizer},
+          {"params", ParseOr(r.params_json, json::object())},
+          {"seed", r.seed},
+          {"state", r.state},
+          {"attempts", r.attempts},
+          {"worker_id", r.worker_id.empty() ? json(nullptr) : json(r.worker_id)},
+          {"device", r.device.empty() ? json(nullptr) : json(r.device)},
+          {"error", r.error.empty() ? json(nullptr) : json(r.error)},
+          {"final_train_loss", NumberOrNull(r.final_train_loss)},
+          {"steps", r.steps < 0 ? json(nullptr) : json(r.steps)},
+          {"train_seconds", NumberOrNull(r.train_seconds)}};
+}
+
+Status StoredSpec(Database* db, int64_t sweep_id, std::string* spec_json) {
+  Statement st;
+  GS_RETURN_IF_ERROR(db->Prepare("SELECT spec_json FROM sweeps WHERE id = ?1", &st));
+  st.Bind(1, sweep_id);
+  bool row = false;
+  GS_RETURN_IF_ERROR(st.Step(&row));
+  if (!row) return Status::NotFound("no sweep with id " + std::to_string(sweep_id));
+  *spec_json = st.Text(0);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DashboardApi::Sweeps(const QueryParams& query, std::string* body) {
+  GS_RETURN_IF_ERROR(CheckParams(query, {}));
+  std::vector<SweepSummary> sweeps;
+  GS_RETURN_IF_ERROR(store_->ListSweeps(&sweeps));
+  json arr = json::array();
+  for (auto it = sweeps.rbegin(); it != sweeps.rend(); ++it) arr.push_back(SweepSummaryJson(*it));
+  *body = json({{"now", store_->Now()}, {"sweeps", arr}}).dump();
+  return Status::OK();
+}
+
+Status DashboardApi::Sweep(int64_t sweep_id, const QueryParams& query, std::string* body) {
+  GS_RETURN_IF_ERROR(CheckParams(query, {}));
+  const double now = store_->Now();
+  return store_->Read([&](Database* db) -> Status {
+    SweepSummary summary;
+    GS_RETURN_IF_ERROR(LoadSweepSummary(db, sweep_id, now, &summary));
+    SweepInfo info;
+    GS_RETURN_IF_ERROR(LoadSweepInfo(db, sweep_id, &info));
+    std::string spec_text;
+    GS_RETURN_IF_ERROR(StoredSpec(db, sweep_id, &spec_text));
+    json spec = ParseOr(spec_text, json::object());
+
+    Statement configs;
+    GS_RETURN_IF_ERROR(db->Prepare(
+        "SELECT optimizer, COUNT(*) FROM configs WHERE sweep_id = ?1 GROUP BY optimizer "
+        "ORDER BY optimizer",
+        &configs));
+    configs.Bind(1, sweep_id);
+    json optimizers = json::array();
+    int64_t configurations = 0;
+    bool row = false;
+    while (true) {
+      GS_RETURN_IF_ERROR(configs.Step(&row));
+      if (!row) break;
+      optimizers.push_back(configs.Text(0));
+      configurations += configs.Int(1);
+    }
+    json ablation = nullptr;
+    if (info.ablation.present()) {
+      json features = json::object();
+      for (const auto& f : info.ablation.features) features[f.first] = ParseOr(f.second, f.second);
+      ablation = {{"optimizer", info.ablation.optimizer}, {"features", features}};
+    }
+    *body = json({{"summary", SweepSummaryJson(summary)},
+                  {"spec", spec},
+                  {"seeds", spec.value("seeds", json::array())},
+                  {"configurations", configurations},
+                  {"optimizers", optimizers},
+                  {"ablation", ablation},
+                  {"program", spec.contains("program") ? spec["program"] : json(nullptr)},
+                  {"partial", info.unfinished > 0}})
+                .dump();
+    return Status::OK();
+  });
+}
+
+Status DashboardApi::Spec(int64_t sweep_id, const QueryParams& query, std::string* body) {
+  GS_RETURN_IF_ERROR(CheckParams(query, {"download"}));
+  return store_->Read([&](Database* db) -> Status {
+    std::string text;
+    GS_RETURN_IF_ERROR(StoredSpec(db, sweep_id, &text));
+    json spec = json::parse(text, nullptr, false);
+    *body = spec.is_discarded() ? text : spec.dump(2) + "\n";
+    return Status::OK();
+  });
+}
+
+Status DashboardApi::Table(int64_t sweep_id, const std::string& kind, const QueryParams& query,
+                           std::string* body) {
+  TableRequest req;
+  req.kind = kind;
+  req.sweep_id = sweep_id;
+  req.format = "json";
+  req.top = 0;
+  if (kind == "results" || kind == "epochs") {
+    GS_RETURN_IF_ERROR(CheckParams(query, {"metric"}));
+  } else if (kind == "best") {
+    GS_RETURN_IF_ERROR(CheckParams(query, {"metric", "split"}));
+    // As `results --best-per-optimizer --split`: every feature by default,
+    // "none" for one row per optimizer.
+    req.split = Param(query, "split", "all");
+    if (req.split == "none") req.split.clear();
+  } else if (kind == "ablation") {
+    GS_RETURN_IF_ERROR(CheckParams(query, {}));
+  } else if (kind == "curves") {
+    GS_RETURN_IF_ERROR(CheckParams(query, {"metric", "config", "bins", "column"}));
+    int64_t bins = 100;
+    GS_RETURN_IF_ERROR(ParseInt("bins", Param(query, "bins", "100"), 1, 100000, &bins));
+    req.bins = static_cast<int>(bins);
+    req.column = Param(query, "column", "loss");
+    auto range = query.equal_range("config");
+    for (auto it = range.first; it != range.second; ++it) {
+      size_t start = 0;
+      const std::string& list = it->second;
+      while (start <= list.size()) {
+        size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        int64_t id = 0;
+        GS_RETURN_IF_ERROR(ParseInt("config", list.substr(start, comma - start), 1, INT64_MAX, &id));
+        req.config_ids.push_back(id);
+        start = comma + 1;
+      }
+    }
+    if (req.config_ids.size() > 100)
+      return Status::InvalidArgument("at most 100 configurations per curves request, got " +
+                                     std::to_string(req.config_ids.size()));
+  } else {
+    return Status::NotFound("no table '" + EscapeControl(kind) +
+                            "' (known: results, best, ablation, epochs, curves)");
+  }
+  req.metric = Param(query, "metric", req.metric);
+  return store_->Read([&](Database* db) -> Status {
+    SweepInfo info;
+    GS_RETURN_IF_ERROR(LoadSweepInfo(db, sweep_id, &info));
+    if (kind == "ablation" && !info.ablation.present())
+      return Status::NotFound("sweep " + std::to_string(sweep_id) +
+                              " has no ablation block in its spec");
+    std::string text;
+    GS_RETURN_IF_ERROR(RenderTable(db, req, &text));
+    json table = json::parse(text, nullptr, false);
+    if (table.is_discarded()) return Status::Internal("table " + kind + " is not valid JSON");
+    if (table.is_array())   // results and best are bare arrays in the CLI's form
+      table = {{"sweep_id", info.id}, {"partial", info.unfinished > 0}, {"rows", table}};
+    if (kind != "ablation") table["metric"] = req.metric;
+    *body = table.dump();
+    return Status::OK();
+  });
+}
+
+Status DashboardApi::Jobs(int64_t sweep_id, const QueryParams& query, std::string* body) {
+  GS_RETURN_IF_ERROR(CheckParams(query, {"state", "limit", "offset"}));
+  std::string state = Param(query, "state", "");
+  if (state == "all") state.clear();
+  if (!state.empty() && !IsJobState(state))
+    return Status::InvalidArgument("unknown job state '" + EscapeControl(state) +
+                                   "' (known: queued, leased, done, failed, diverged, cancelled)");
+  int64_t limit = kDefaultJobPage, offset = 0;
+  GS_RETURN_IF_ERROR(ParseInt("limit", Param(query, "limit", std::to_string(kDefaultJobPage)), 1,
+                              kMaxJobPage, &limit));
+  GS_RETURN_IF_ERROR(ParseInt("offset", Param(query, "offset", "0"), 0, INT64_MAX / 2, &offset));
+  return store_->Read([&](Database* db) -> Status {
+    std::vector<JobListRow> rows;
+    int64_t total = 0;
+    GS_RETURN_IF_ERROR(QueryJobList(db, sweep_id, state, limit, offset, &rows, &total));
+    json arr = json::array();
+    for (const auto& r : rows) arr.push_back(JobJson(r));
+    *body = json({{"sweep_id", sweep_id}, {"total", total}, {"offset", offset}, {"rows", arr}}).dump();
+    return Status::OK();
+  });
+}
+
+Status DashboardApi::Job(int64_t job_id, const QueryParams& query, std::string* body) {
+  GS_RETURN_IF_ERROR(CheckParams(query, {}));
+  return store_->Read([&](Database* db) -> Status {
+    JobListRow row;
+    GS_RETURN_IF_ERROR(QueryJobListRow(db, job_id, &row));
+    *body = JobJson(row).dump();
+    return Status::OK();
+  });
+}
+
+Status DashboardApi::Cancel(int64_t sweep_id, std::string* body) {
+  int64_t cancelled = 0;
+  GS_RETURN_IF_ERROR(store_->CancelSweep(sweep_id, &cancelled));
+  *body = json({{"sweep_id", sweep_id}, {"cancelled", cancelled}}).dump();
+  return Status::OK();
+}
+
+Status DashboardApi::Retry(int64_t sweep_id, std::string* body) {
+  int64_t requeued = 0;
+  GS_RETURN_IF_ERROR(store_->RetrySweep(sweep_id, &requeued));
+  *body = json({{"sweep_id", sweep_id}, {"requeued", requeued}}).dump();
+  return Status::OK();
+}
+
+}  // namespace gridsearch

@@ -1,0 +1,61 @@
+// DashboardApi: the JSON API under /api/v1/ that the dashboard's pages use
+// (README "Dashboard and metrics" lists every endpoint). It knows nothing of
+// HTTP: each call takes the request's path ids and query parameters and
+// returns the JSON body, or a Status that the HTTP server maps to a code
+// (InvalidArgument 400, NotFound 404, FailedPrecondition 409, ...).
+//
+// The tables come from RenderTable, the same code behind the QueryTable RPC
+// and `gridsearch results|ablation|epochs|curves --format json`, so the
+// browser, the CLI and the gRPC API never disagree on a number.
+//
+// Thread-safe: calls run on the store's reader connections (actions on its
+// writer).
+#ifndef GRIDSEARCH_COORDINATOR_DASHBOARD_API_H_
+#define GRIDSEARCH_COORDINATOR_DASHBOARD_API_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/status.h"
+
+namespace gridsearch {
+
+class JobStore;
+
+// A request's query parameters (a name may repeat).
+using QueryParams = std::multimap<std::string, std::string>;
+
+class DashboardApi {
+ public:
+  explicit DashboardApi(JobStore* store) : store_(store) {}
+
+  // GET /api/v1/sweeps: {"now", "sweeps": [summary...]}, newest first.
+  Status Sweeps(const QueryParams& query, std::string* body);
+  // GET /api/v1/sweeps/ID: {"summary", "spec", "seeds", "configurations",
+  // "optimizers", "ablation", "program", "partial"}.
+  Status Sweep(int64_t sweep_id, const QueryParams& query, std::string* body);
+  // GET /api/v1/sweeps/ID/spec: the stored spec (canonical); the server adds
+  // a download name with ?download=1.
+  Status Spec(int64_t sweep_id, const QueryParams& query, std::string* body);
+  // GET /api/v1/sweeps/ID/{results,best,ablation,epochs,curves}: the CLI's
+  // JSON of the same table (results and best as {"rows": [...]}), with
+  // "sweep_id", "partial" and "metric". best's split defaults to "all", as
+  // `results --best-per-optimizer` does; "none" gives one row per optimizer.
+  Status Table(int64_t sweep_id, const std::string& kind, const QueryParams& query,
+               std::string* body);
+  // GET /api/v1/sweeps/ID/jobs?state=S&limit=N&offset=K: {"total", "offset", "rows"}.
+  Status Jobs(int64_t sweep_id, const QueryParams& query, std::string* body);
+  // GET /api/v1/jobs/ID: one job.
+  Status Job(int64_t job_id, const QueryParams& query, std::string* body);
+  // POST /api/v1/sweeps/ID/cancel: {"cancelled": N}; .../retry: {"requeued": N}.
+  Status Cancel(int64_t sweep_id, std::string* body);
+  Status Retry(int64_t sweep_id, std::string* body);
+
+ private:
+  JobStore* const store_;
+};
+
+}  // namespace gridsearch
+
+#endif  // GRIDSEARCH_COORDINATOR_DASHBOARD_API_H_
