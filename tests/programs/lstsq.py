@@ -4,9 +4,11 @@ for gridsearch's program tests.
 The data (A, b) are fixed; the job's seed sets the initial weights and the
 order of the minibatches, so the same seed gives the same curve. Parameters:
 lr (a number), schedule ("constant" or "inverse": lr / (1 + step / 50)),
-steps (the most steps, default 300).
+steps (the most steps, default 300), step_seconds (a pause after each step, so
+that a job lasts long enough to be watched; default 0).
 """
 import random
+import time
 
 import gridsearch
 
@@ -29,6 +31,7 @@ def main():
     job = gridsearch.job(defaults={"lr": 0.05, "schedule": "constant"})
     lr = float(job.params["lr"])
     schedule = job.params.get("schedule", "constant")
+    pause = float(job.params.get("step_seconds", 0))
     a, b = data()
     w = [random.gauss(0, 1) for _ in range(COLS)]  # seeded by the helper
     order = []
@@ -46,6 +49,8 @@ def main():
                 grad[i] += 2 * err * a[r][i] / len(rows)
         w = [wi - rate * gi for wi, gi in zip(w, grad)]
         job.report(step, batch_loss, epoch=step * BATCH / ROWS, learning_rate=rate)
+        if pause > 0:
+            time.sleep(pause)
     job.result(final_train_loss=loss(w, a, b, range(ROWS)))
 
 
