@@ -11,7 +11,14 @@
 // parameters, so rankings, ablations and box plots have structure; the
 // largest SGD learning rates with high momentum diverge.
 //
-// usage: paper_grid_db --db FILE [--seeds 10] [--points 1000] [--threads 8]
+// --scale 10 and --scale 100 make the same study at a tenth and a hundredth
+// of its configurations (408: PAL 2019 section 4.2's count, PAL 108 and 100
+// each of the others; 40: PAL 16 and 8 each), every value list cut to fewer
+// values, keeping each ablation feature's "off" value and a diverging corner
+// of SGD. Seeds and points per job stay as given, so each configuration's
+// curves are as long as in the full study.
+//
+// usage: paper_grid_db --db FILE [--seeds 10] [--points 1000] [--threads 8] [--scale 1|10|100]
 #include <unistd.h>
 
 #include <atomic>
@@ -51,11 +58,52 @@ json LogRange(double first, double factor, int n) {
   return v;
 }
 
-std::string PaperSpec(int seeds) {
-  json s = json::array();
-  for (int i = 1; i <= seeds; ++i) s.push_back(i);
+// The optimizers' grids at 1/scale of the full study's configurations.
+json PaperGrids(int scale) {
+  if (scale == 10) {
+    const json lrs = LogRange(1e-4, 10, 5);          // 1e-4 .. 1
+    const json decays = Range(0.85, 0.05, 4);        // 0.85 .. 1
+    const json second = Range(0.5, 0.1, 5);          // 0.5 .. 0.9
+    return {{"pal", {{"measuring_step", {0.1, 0.01, 0.001}},
+                     {"momentum", {0, 0.4, 0.8}},
+                     {"loose_approximation", {0.6, 1, 1.2}},
+                     {"max_step", {0.1, 1}},
+                     {"decay", {0.9, 1}}}},
+            {"sgd", {{"lr", lrs}, {"momentum", Range(0, 0.2, 5)}, {"decay", decays}}},
+            {"adam", {{"lr", lrs}, {"beta1", second}, {"beta2", {0.999}}, {"eps", {1e-8}},
+                      {"decay", decays}}},
+            {"rmsprop", {{"lr", lrs}, {"alpha", second}, {"eps", {1e-10}}, {"decay", decays}}}};
+  }
+  if (scale == 100) {
+    const json lrs = {0.001, 1};
+    const json decays = {0.9, 1};
+    return {{"pal", {{"measuring_step", {0.1}},
+                     {"momentum", {0, 0.6}},
+                     {"loose_approximation", {0.6, 1}},
+                     {"max_step", {0.1, 1}},
+                     {"decay", decays}}},
+            {"sgd", {{"lr", lrs}, {"momentum", {0, 0.9}}, {"decay", decays}}},
+            {"adam", {{"lr", lrs}, {"beta1", {0.5, 0.9}}, {"beta2", {0.999}}, {"eps", {1e-8}},
+                      {"decay", decays}}},
+            {"rmsprop", {{"lr", lrs}, {"alpha", {0.5, 0.9}}, {"eps", {1e-10}}, {"decay", decays}}}};
+  }
   const json lrs = LogRange(1e-4, std::pow(10.0, 4.0 / 9), 10);   // 1e-4 .. 1
   const json decays = Range(0.55, 0.05, 10);                        // 0.55 .. 1
+  return {{"pal", {{"measuring_step", {0.1, 0.01, 0.001}},
+                   {"momentum", {0, 0.2, 0.4, 0.6, 0.8, 1}},
+                   {"loose_approximation", {0.2, 0.4, 0.6, 0.8, 1, 1.2}},
+                   {"max_step", {0.1, 1}},
+                   {"decay", {0.8, 0.85, 0.9, 0.95, 1}}}},
+          {"sgd", {{"lr", lrs}, {"momentum", Range(0, 0.1, 10)}, {"decay", decays}}},
+          {"adam", {{"lr", lrs}, {"beta1", Range(0.5, 0.05, 10)}, {"beta2", {0.999}},
+                    {"eps", {1e-8}}, {"decay", decays}}},
+          {"rmsprop", {{"lr", lrs}, {"alpha", Range(0.5, 0.05, 10)}, {"eps", {1e-10}},
+                       {"decay", decays}}}};
+}
+
+std::string PaperSpec(int seeds, int scale) {
+  json s = json::array();
+  for (int i = 1; i <= seeds; ++i) s.push_back(i);
   json spec = {
       {"name", "PAL 2019 grid, simulated results"},
       {"model", "resnet32"},
@@ -64,17 +112,7 @@ std::string PaperSpec(int seeds) {
       {"budget_seconds", 1800},
       {"seeds", s},
       {"decay_steps", "epoch"},
-      {"optimizers",
-       {{"pal", {{"measuring_step", {0.1, 0.01, 0.001}},
-                 {"momentum", {0, 0.2, 0.4, 0.6, 0.8, 1}},
-                 {"loose_approximation", {0.2, 0.4, 0.6, 0.8, 1, 1.2}},
-                 {"max_step", {0.1, 1}},
-                 {"decay", {0.8, 0.85, 0.9, 0.95, 1}}}},
-        {"sgd", {{"lr", lrs}, {"momentum", Range(0, 0.1, 10)}, {"decay", decays}}},
-        {"adam", {{"lr", lrs}, {"beta1", Range(0.5, 0.05, 10)}, {"beta2", {0.999}},
-                  {"eps", {1e-8}}, {"decay", decays}}},
-        {"rmsprop", {{"lr", lrs}, {"alpha", Range(0.5, 0.05, 10)}, {"eps", {1e-10}},
-                     {"decay", decays}}}}},
+      {"optimizers", PaperGrids(scale)},
       {"ablation",
        {{"optimizer", "pal"},
         {"features", {{"momentum", 0}, {"loose_approximation", 1}, {"decay", 1}}}}}};
@@ -139,15 +177,19 @@ void Simulate(const JobSpec& job, int points, JobResult* r, std::vector<CurvePoi
 
 int main(int argc, char** argv) {
   std::string db;
-  int seeds = 10, points = 1000, threads = 8;
+  int seeds = 10, points = 1000, threads = 8, scale = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--db")) db = argv[i + 1];
     else if (!std::strcmp(argv[i], "--seeds")) seeds = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--points")) points = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--scale")) scale = std::atoi(argv[i + 1]);
   }
-  if (db.empty() || seeds < 1 || points < 2 || threads < 1) {
-    std::fprintf(stderr, "usage: paper_grid_db --db FILE [--seeds 10] [--points 1000] [--threads 8]\n");
+  if (db.empty() || seeds < 1 || points < 2 || threads < 1 ||
+      (scale != 1 && scale != 10 && scale != 100)) {
+    std::fprintf(stderr,
+                 "usage: paper_grid_db --db FILE [--seeds 10] [--points 1000] [--threads 8] "
+                 "[--scale 1|10|100]\n");
     return 2;
   }
   if (access(db.c_str(), F_OK) == 0) {
@@ -159,7 +201,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<JobStore> store;
   Status s = JobStore::Open(options, nullptr, &store);
   int64_t sweep = 0, total = 0, configs = 0;
-  if (s.ok()) s = store->SubmitSweep(PaperSpec(seeds), &sweep, &total, &configs);
+  if (s.ok()) s = store->SubmitSweep(PaperSpec(seeds, scale), &sweep, &total, &configs);
   if (!s.ok()) {
     std::fprintf(stderr, "paper_grid_db: %s\n", s.ToString().c_str());
     return 1;
