@@ -17,7 +17,7 @@
 #include "common/text_escape.h"
 #include "cli/plot.h"
 #include "cli/worker_processes.h"
-#include "coordinator/http_server.h"
+#include "coordinator/listen_address.h"
 #include "coordinator/server.h"
 #include "worker/devices.h"
 #include "worker/supervisor.h"

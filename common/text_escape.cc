@@ -5,14 +5,23 @@
 namespace gridsearch {
 namespace {
 
-// The length of the valid UTF-8 sequence at s[i], or 0.
+// The length of the valid UTF-8 sequence at s[i], or 0. Valid as RFC 3629
+// says: no overlong forms, no surrogates (U+D800..U+DFFF), nothing past
+// U+10FFFF; what JSON writers and protobuf accept.
 size_t Utf8Length(std::string_view s, size_t i) {
   const unsigned char c = static_cast<unsigned char>(s[i]);
   size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
   if (n == 0 || i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k)
     if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
-  if (n == 2 && c < 0xc2) return 0;  // overlong
+  if (n == 1) return 1;
+  const unsigned char second = static_cast<unsigned char>(s[i + 1]);
+  if (n == 2 && c < 0xc2) return 0;                       // overlong
+  if (c == 0xe0 && second < 0xa0) return 0;               // overlong
+  if (c == 0xed && second > 0x9f) return 0;               // a surrogate
+  if (c == 0xf0 && second < 0x90) return 0;               // overlong
+  if (c == 0xf4 && second > 0x8f) return 0;               // past U+10FFFF
+  if (c > 0xf4) return 0;
   return n;
 }
 

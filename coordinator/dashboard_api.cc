@@ -23,6 +23,12 @@ using json = nlohmann::json;
 
 constexpr int64_t kDefaultJobPage = 100;
 constexpr int64_t kMaxJobPage = 1000;
+// Curves are for a chart: more bins than this add nothing on a screen.
+constexpr int64_t kMaxCurveBins = 5000;
+
+// JSON text; bytes of stored text that are not UTF-8 are replaced, not
+// thrown about.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 json NumberOrNull(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
@@ -57,12 +63,14 @@ std::string Param(const QueryParams& query, const char* name, const std::string&
   return value;
 }
 
+// An integer written in digits alone (no sign, no spaces) within [min, max].
 Status ParseInt(const std::string& name, const std::string& text, int64_t min, int64_t max,
                 int64_t* out) {
   errno = 0;
-  char* end = nullptr;
-  long long v = text.empty() ? 0 : std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || errno != 0 || end == nullptr || *end != '\0' || v < min || v > max)
+  const bool digits =
+      !text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos;
+  long long v = digits ? std::strtoll(text.c_str(), nullptr, 10) : 0;
+  if (!digits || errno != 0 || v < min || v > max)
     return Status::InvalidArgument(name + " must be an integer in " + std::to_string(min) + ".." +
                                    std::to_string(max) + ", got '" + EscapeControl(text) + "'");
   *out = v;
@@ -99,20 +107,43 @@ Status StoredSpec(Database* db, int64_t sweep_id, std::string* spec_json) {
 
 }  // namespace
 
+Status DashboardApi::Read(const std::function<Status(Database*)>& fn) {
+  {
+    std::unique_lock<std::mutex> lock(readers_mu_);
+    readers_cv_.wait(lock, [&] { return readers_ < max_readers_; });
+    ++readers_;
+  }
+  Status s;
+  try {
+    s = store_->Read(fn);
+  } catch (const std::exception& e) {
+    s = Status::Internal(std::string("reading the store: ") + e.what());
+  }
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    --readers_;
+  }
+  readers_cv_.notify_one();
+  return s;
+}
+
 Status DashboardApi::Sweeps(const QueryParams& query, std::string* body) {
   GS_RETURN_IF_ERROR(CheckParams(query, {}));
-  std::vector<SweepSummary> sweeps;
-  GS_RETURN_IF_ERROR(store_->ListSweeps(&sweeps));
-  json arr = json::array();
-  for (auto it = sweeps.rbegin(); it != sweeps.rend(); ++it) arr.push_back(SweepSummaryJson(*it));
-  *body = json({{"now", store_->Now()}, {"sweeps", arr}}).dump();
-  return Status::OK();
+  const double now = store_->Now();
+  return Read([&](Database* db) -> Status {
+    std::vector<SweepSummary> sweeps;
+    GS_RETURN_IF_ERROR(LoadSweepSummaries(db, now, &sweeps));
+    json arr = json::array();
+    for (auto it = sweeps.rbegin(); it != sweeps.rend(); ++it) arr.push_back(SweepSummaryJson(*it));
+    *body = Dump(json{{"now", now}, {"sweeps", arr}});
+    return Status::OK();
+  });
 }
 
 Status DashboardApi::Sweep(int64_t sweep_id, const QueryParams& query, std::string* body) {
   GS_RETURN_IF_ERROR(CheckParams(query, {}));
   const double now = store_->Now();
-  return store_->Read([&](Database* db) -> Status {
+  return Read([&](Database* db) -> Status {
     SweepSummary summary;
     GS_RETURN_IF_ERROR(LoadSweepSummary(db, sweep_id, now, &summary));
     SweepInfo info;
@@ -142,26 +173,26 @@ Status DashboardApi::Sweep(int64_t sweep_id, const QueryParams& query, std::stri
       for (const auto& f : info.ablation.features) features[f.first] = ParseOr(f.second, f.second);
       ablation = {{"optimizer", info.ablation.optimizer}, {"features", features}};
     }
-    *body = json({{"summary", SweepSummaryJson(summary)},
+    *body = Dump(json{{"summary", SweepSummaryJson(summary)},
                   {"spec", spec},
                   {"seeds", spec.value("seeds", json::array())},
                   {"configurations", configurations},
                   {"optimizers", optimizers},
                   {"ablation", ablation},
                   {"program", spec.contains("program") ? spec["program"] : json(nullptr)},
-                  {"partial", info.unfinished > 0}})
-                .dump();
+                  {"partial", info.unfinished > 0}});
     return Status::OK();
   });
 }
 
 Status DashboardApi::Spec(int64_t sweep_id, const QueryParams& query, std::string* body) {
   GS_RETURN_IF_ERROR(CheckParams(query, {"download"}));
-  return store_->Read([&](Database* db) -> Status {
+  return Read([&](Database* db) -> Status {
     std::string text;
     GS_RETURN_IF_ERROR(StoredSpec(db, sweep_id, &text));
     json spec = json::parse(text, nullptr, false);
-    *body = spec.is_discarded() ? text : spec.dump(2) + "\n";
+    *body = spec.is_discarded() ? ToValidUtf8(text)
+                                : spec.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     return Status::OK();
   });
 }
@@ -186,7 +217,7 @@ Status DashboardApi::Table(int64_t sweep_id, const std::string& kind, const Quer
   } else if (kind == "curves") {
     GS_RETURN_IF_ERROR(CheckParams(query, {"metric", "config", "bins", "column"}));
     int64_t bins = 100;
-    GS_RETURN_IF_ERROR(ParseInt("bins", Param(query, "bins", "100"), 1, 100000, &bins));
+    GS_RETURN_IF_ERROR(ParseInt("bins", Param(query, "bins", "100"), 1, kMaxCurveBins, &bins));
     req.bins = static_cast<int>(bins);
     req.column = Param(query, "column", "loss");
     auto range = query.equal_range("config");
@@ -210,12 +241,33 @@ Status DashboardApi::Table(int64_t sweep_id, const std::string& kind, const Quer
                             "' (known: results, best, ablation, epochs, curves)");
   }
   req.metric = Param(query, "metric", req.metric);
-  return store_->Read([&](Database* db) -> Status {
+  return Read([&](Database* db) -> Status {
     SweepInfo info;
     GS_RETURN_IF_ERROR(LoadSweepInfo(db, sweep_id, &info));
     if (kind == "ablation" && !info.ablation.present())
       return Status::NotFound("sweep " + std::to_string(sweep_id) +
                               " has no ablation block in its spec");
+    if (kind == "best" && !req.split.empty() && req.split != "all") {
+      // Each feature named must be one of the spec's ablation features.
+      size_t start = 0;
+      while (start <= req.split.size()) {
+        size_t comma = req.split.find(',', start);
+        if (comma == std::string::npos) comma = req.split.size();
+        const std::string name = req.split.substr(start, comma - start);
+        bool known = false;
+        std::string list;
+        for (const auto& f : info.ablation.features) {
+          known = known || f.first == name;
+          list += (list.empty() ? "" : ", ") + f.first;
+        }
+        if (!known)
+          return Status::InvalidArgument(
+              "split: '" + EscapeControl(name) + "' is not an ablation feature of sweep " +
+              std::to_string(sweep_id) + " (known: " + (list.empty() ? "none" : list) +
+              "; or all, none)");
+        start = comma + 1;
+      }
+    }
     std::string text;
     GS_RETURN_IF_ERROR(RenderTable(db, req, &text));
     json table = json::parse(text, nullptr, false);
@@ -223,7 +275,7 @@ Status DashboardApi::Table(int64_t sweep_id, const std::string& kind, const Quer
     if (table.is_array())   // results and best are bare arrays in the CLI's form
       table = {{"sweep_id", info.id}, {"partial", info.unfinished > 0}, {"rows", table}};
     if (kind != "ablation") table["metric"] = req.metric;
-    *body = table.dump();
+    *body = Dump(table);
     return Status::OK();
   });
 }
@@ -239,23 +291,23 @@ Status DashboardApi::Jobs(int64_t sweep_id, const QueryParams& query, std::strin
   GS_RETURN_IF_ERROR(ParseInt("limit", Param(query, "limit", std::to_string(kDefaultJobPage)), 1,
                               kMaxJobPage, &limit));
   GS_RETURN_IF_ERROR(ParseInt("offset", Param(query, "offset", "0"), 0, INT64_MAX / 2, &offset));
-  return store_->Read([&](Database* db) -> Status {
+  return Read([&](Database* db) -> Status {
     std::vector<JobListRow> rows;
     int64_t total = 0;
     GS_RETURN_IF_ERROR(QueryJobList(db, sweep_id, state, limit, offset, &rows, &total));
     json arr = json::array();
     for (const auto& r : rows) arr.push_back(JobJson(r));
-    *body = json({{"sweep_id", sweep_id}, {"total", total}, {"offset", offset}, {"rows", arr}}).dump();
+    *body = Dump(json{{"sweep_id", sweep_id}, {"total", total}, {"offset", offset}, {"rows", arr}});
     return Status::OK();
   });
 }
 
 Status DashboardApi::Job(int64_t job_id, const QueryParams& query, std::string* body) {
   GS_RETURN_IF_ERROR(CheckParams(query, {}));
-  return store_->Read([&](Database* db) -> Status {
+  return Read([&](Database* db) -> Status {
     JobListRow row;
     GS_RETURN_IF_ERROR(QueryJobListRow(db, job_id, &row));
-    *body = JobJson(row).dump();
+    *body = Dump(JobJson(row));
     return Status::OK();
   });
 }
@@ -263,14 +315,14 @@ Status DashboardApi::Job(int64_t job_id, const QueryParams& query, std::string* 
 Status DashboardApi::Cancel(int64_t sweep_id, std::string* body) {
   int64_t cancelled = 0;
   GS_RETURN_IF_ERROR(store_->CancelSweep(sweep_id, &cancelled));
-  *body = json({{"sweep_id", sweep_id}, {"cancelled", cancelled}}).dump();
+  *body = Dump(json{{"sweep_id", sweep_id}, {"cancelled", cancelled}});
   return Status::OK();
 }
 
 Status DashboardApi::Retry(int64_t sweep_id, std::string* body) {
   int64_t requeued = 0;
   GS_RETURN_IF_ERROR(store_->RetrySweep(sweep_id, &requeued));
-  *body = json({{"sweep_id", sweep_id}, {"requeued", requeued}}).dump();
+  *body = Dump(json{{"sweep_id", sweep_id}, {"requeued", requeued}});
   return Status::OK();
 }
 

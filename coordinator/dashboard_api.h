@@ -8,19 +8,24 @@
 // and `gridsearch results|ablation|epochs|curves --format json`, so the
 // browser, the CLI and the gRPC API never disagree on a number.
 //
-// Thread-safe: calls run on the store's reader connections (actions on its
-// writer).
+// Thread-safe: calls run on the store's reader connections, each in one read
+// transaction (a consistent snapshot), at most max_readers at once; actions
+// run on its writer. Bodies are valid UTF-8 whatever the stored text holds.
 #ifndef GRIDSEARCH_COORDINATOR_DASHBOARD_API_H_
 #define GRIDSEARCH_COORDINATOR_DASHBOARD_API_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "common/status.h"
 
 namespace gridsearch {
 
+class Database;
 class JobStore;
 
 // A request's query parameters (a name may repeat).
@@ -28,7 +33,8 @@ using QueryParams = std::multimap<std::string, std::string>;
 
 class DashboardApi {
  public:
-  explicit DashboardApi(JobStore* store) : store_(store) {}
+  // At most `max_readers` calls read the store at once; others wait.
+  DashboardApi(JobStore* store, int max_readers) : store_(store), max_readers_(max_readers) {}
 
   // GET /api/v1/sweeps: {"now", "sweeps": [summary...]}, newest first.
   Status Sweeps(const QueryParams& query, std::string* body);
@@ -53,7 +59,14 @@ class DashboardApi {
   Status Retry(int64_t sweep_id, std::string* body);
 
  private:
+  // The store's Read, within the readers' limit.
+  Status Read(const std::function<Status(Database*)>& fn);
+
   JobStore* const store_;
+  const int max_readers_;
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  int readers_ = 0;
 };
 
 }  // namespace gridsearch

@@ -1,10 +1,14 @@
 #include "coordinator/http_server.h"
 
+#include <netinet/in.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +23,7 @@
 
 #include "common/text_escape.h"
 #include "coordinator/job_store.h"
+#include "coordinator/listen_address.h"
 #include "coordinator/metrics.h"
 #include "web/embedded_web.h"
 
@@ -29,11 +34,14 @@ using json = nlohmann::json;
 using httplib::Request;
 using httplib::Response;
 
-constexpr const char* kSessionCookie = "gridsearch_session";
 constexpr size_t kMaxSessions = 10000;
 constexpr const char* kJson = "application/json";
 // Replies carry this type; kJson is what actions must be sent as.
 constexpr const char* kJsonReply = "application/json; charset=utf-8";
+
+// JSON text of `j`. Strings that are not valid UTF-8 (a path, a stored
+// message) have the bad bytes replaced instead of throwing.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -97,7 +105,7 @@ std::string Gzip(const std::string& data, int level) {
 // worth it. The content types used here are ones the HTTP library does not
 // compress by itself (its choice would be brotli at its slowest level).
 void SetBody(const Request& req, Response& res, const std::string& body, const char* type) {
-  res.set_header("Vary", "Accept-Encoding");
+  if (!res.has_header("Vary")) res.set_header("Vary", "Accept-Encoding");
   if (body.size() >= 1024 && AcceptsGzip(req)) {
     std::string packed = Gzip(body, 1);
     if (!packed.empty()) {
@@ -111,18 +119,25 @@ void SetBody(const Request& req, Response& res, const std::string& body, const c
 
 void ReplyError(Response& res, int status, const std::string& message) {
   res.status = status;
-  res.set_content(json({{"error", message}}).dump(), kJsonReply);
+  res.set_content(Dump(json{{"error", message}}), kJsonReply);
 }
 
 // An answer; a GET whose body the client already holds (If-None-Match) is
 // answered 304 with no body, which spares a polling page the transfer and
 // the parse of an unchanged ranking.
+// A weak ETag: the same for the plain and the gzipped form of a body.
+std::string WeakEtag(const std::string& body) {
+  char etag[40];
+  std::snprintf(etag, sizeof(etag), "W/\"%zx\"", std::hash<std::string>()(body));
+  return etag;
+}
+
 void Reply(const Request& req, Response& res, const Status& s, const std::string& body) {
   if (!s.ok()) return ReplyError(res, HttpCode(s), s.message());
   if (req.method == "GET") {
-    char etag[32];
-    std::snprintf(etag, sizeof(etag), "\"%zx\"", std::hash<std::string>()(body));
+    const std::string etag = WeakEtag(body);
     res.set_header("ETag", etag);
+    res.set_header("Vary", "Accept-Encoding");
     if (req.get_header_value("If-None-Match") == etag) {
       res.status = 304;
       return;
@@ -132,13 +147,16 @@ void Reply(const Request& req, Response& res, const Status& s, const std::string
   SetBody(req, res, body, kJsonReply);
 }
 
-// The id in a path ("/api/v1/sweeps/12"): a positive integer, else 404.
+// The id in a path ("/api/v1/sweeps/12"): a positive integer in digits
+// alone, else 404.
 bool PathId(const Request& req, size_t index, const char* what, Response& res, int64_t* id) {
   const std::string text = req.matches[index];
   errno = 0;
   char* end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || errno != 0 || *end != '\0' || v < 1) {
+  const bool digits =
+      !text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos;
+  long long v = digits ? std::strtoll(text.c_str(), &end, 10) : 0;
+  if (!digits || errno != 0 || v < 1) {
     ReplyError(res, 404,
                std::string(what) + " id must be a positive integer, got '" + EscapeControl(text) + "'");
     return false;
@@ -169,9 +187,7 @@ const std::unordered_map<std::string, StaticFile>& StaticFiles() {
   static const auto* files = [] {
     auto* m = new std::unordered_map<std::string, StaticFile>();
     auto add = [&](const std::string& name, const std::string& content) {
-      char etag[32];
-      std::snprintf(etag, sizeof(etag), "\"%zx\"", std::hash<std::string>()(content));
-      StaticFile f{content, ContentType(name), etag, ""};
+      StaticFile f{content, ContentType(name), WeakEtag(content), ""};
       if (f.type.rfind("text/", 0) != 0) f.gzipped = Gzip(content, 9);
       (*m)[name] = std::move(f);
     };
@@ -188,12 +204,12 @@ void ServeFile(const Request& req, Response& res, const std::string& name) {
   if (it == files.end()) return ReplyError(res, 404, "no file " + EscapeControl(name));
   res.set_header("ETag", it->second.etag);
   res.set_header("Cache-Control", "no-cache");   // revalidate: a new binary serves new files
+  res.set_header("Vary", "Accept-Encoding");
   if (req.get_header_value("If-None-Match") == it->second.etag) {
     res.status = 304;
     return;
   }
   res.status = 200;
-  res.set_header("Vary", "Accept-Encoding");
   if (!it->second.gzipped.empty() && AcceptsGzip(req)) {
     res.set_header("Content-Encoding", "gzip");
     res.set_content(it->second.gzipped, it->second.type.c_str());
@@ -238,21 +254,16 @@ bool UseCertificate(SSL_CTX& ctx, const std::string& cert_pem, const std::string
        SSL_CTX_check_private_key(&ctx) == 1;
   if (key != nullptr) EVP_PKEY_free(key);
   BIO_free(key_bio);
+  ERR_clear_error();   // the end of the chain reads as an error; it is not one
   SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
   return ok;
 }
 
 }  // namespace
 
-bool IsLoopbackListen(const std::string& listen) {
-  std::string host = listen.substr(0, listen.rfind(':'));
-  return host == "localhost" || host == "[::1]" || host == "::1" || host.rfind("127.", 0) == 0 ||
-         host.rfind("unix:", 0) == 0;
-}
-
 HttpServer::HttpServer(const HttpServerOptions& options, JobStore* store,
                        CoordinatorMetrics* metrics)
-    : options_(options), store_(store), metrics_(metrics), api_(store) {}
+    : options_(options), store_(store), metrics_(metrics), api_(store, options.max_readers) {}
 
 HttpServer::~HttpServer() { Shutdown(); }
 
@@ -289,9 +300,17 @@ Status HttpServer::Start(const HttpServerOptions& options, JobStore* store,
   }
   const int threads = std::max(2, options.threads);
   s->server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s->server_->set_keep_alive_timeout(5);
-  s->server_->set_read_timeout(10);
+  // Each open connection holds a thread while it waits for its next
+  // request: idle ones are let go soon.
+  s->server_->set_keep_alive_timeout(2);
+  s->server_->set_read_timeout(5);
   s->server_->set_write_timeout(10);
+  // SO_REUSEADDR only (the library's default adds SO_REUSEPORT, which lets
+  // a second coordinator bind the same port and answer half the requests).
+  s->server_->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   s->server_->set_payload_max_length(1 << 20);
   s->AddRoutes();
 
@@ -306,8 +325,16 @@ Status HttpServer::Start(const HttpServerOptions& options, JobStore* store,
     return Status::Unavailable("cannot listen for HTTP on " + options.listen +
                                " (address in use or not available?)");
   s->address_ = options.listen.substr(0, colon) + ":" + std::to_string(bound);
+  s->cookie_name_ = "gridsearch_session_" + std::to_string(bound);
   httplib::Server* raw = s->server_.get();
-  s->thread_ = std::thread([raw] { raw->listen_after_bind(); });
+  auto listening = std::make_shared<std::atomic<bool>>(true);
+  s->thread_ = std::thread([raw, listening] {
+    raw->listen_after_bind();
+    listening->store(false);
+  });
+  // stop() does nothing before the loop runs: wait until it does (or ended).
+  for (int i = 0; i < 5000 && listening->load() && !raw->is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   *out = std::move(s);
   return Status::OK();
 }
@@ -328,14 +355,22 @@ bool HttpServer::HostAllowed(const Request& req) const {
   } else {
     host = host.substr(0, host.find(':'));
   }
-  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+  return IsLoopbackHost(host);
+}
+
+bool HttpServer::SameOrigin(const Request& req) const {
+  // A browser names the page that sent a request in Origin: an action must
+  // come from a page of this server. (Scripts and curl send no Origin.)
+  if (!req.has_header("Origin")) return true;
+  return req.get_header_value("Origin") ==
+         std::string(tls_ ? "https://" : "http://") + req.get_header_value("Host");
 }
 
 bool HttpServer::Authorized(const Request& req) {
   if (options_.token.empty()) return true;
   const std::string auth = req.get_header_value("Authorization");
   if (auth.compare(0, 7, "Bearer ") == 0 && SameSecret(auth.substr(7), options_.token)) return true;
-  const std::string session = CookieValue(req, kSessionCookie);
+  const std::string session = CookieValue(req, cookie_name_);
   if (session.empty()) return false;
   std::lock_guard<std::mutex> lock(sessions_mu_);
   auto it = sessions_.find(session);
@@ -397,7 +432,11 @@ void HttpServer::AddRoutes() {
   };
   // Actions come from the dashboard's script as JSON: a cross-site form
   // cannot send that content type.
-  auto json_body = [](const Request& req, Response& res) {
+  auto json_body = [this](const Request& req, Response& res) {
+    if (!SameOrigin(req)) {
+      ReplyError(res, 403, "actions are taken from this server's own pages only");
+      return false;
+    }
     if (req.get_header_value("Content-Type").rfind(kJson, 0) == 0) return true;
     ReplyError(res, 415, "send actions with 'Content-Type: application/json'");
     return false;
@@ -424,9 +463,8 @@ void HttpServer::AddRoutes() {
   s.Get("/api/v1/session", wrap("/api/v1/session", kOpen, [this](const Request& req, Response& res) {
           res.set_header("Cache-Control", "no-store");
           Reply(req, res, Status::OK(),
-                json({{"auth_required", !options_.token.empty()},
-                      {"authenticated", Authorized(req)}})
-                    .dump());
+                Dump(json{{"auth_required", !options_.token.empty()},
+                          {"authenticated", Authorized(req)}}));
         }));
   s.Post("/api/v1/login", wrap("/api/v1/login", kOpen, [this, json_body](const Request& req, Response& res) {
            if (!json_body(req, res)) return;
@@ -436,7 +474,7 @@ void HttpServer::AddRoutes() {
            if (options_.token.empty()) return Reply(req, res, Status::OK(), R"({"ok":true})");
            if (!SameSecret(body["token"].get<std::string>(), options_.token))
              return ReplyError(res, 401, "wrong token");
-           std::string cookie = std::string(kSessionCookie) + "=" + NewSession() +
+           std::string cookie = cookie_name_ + "=" + NewSession() +
                                 "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                                 std::to_string(static_cast<long>(options_.session_seconds));
            if (tls_) cookie += "; Secure";
@@ -446,10 +484,10 @@ void HttpServer::AddRoutes() {
   s.Post("/api/v1/logout", wrap("/api/v1/logout", kOpen, [this](const Request& req, Response& res) {
            {
              std::lock_guard<std::mutex> lock(sessions_mu_);
-             sessions_.erase(CookieValue(req, kSessionCookie));
+             sessions_.erase(CookieValue(req, cookie_name_));
            }
-           res.set_header("Set-Cookie", std::string(kSessionCookie) +
-                                            "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+           res.set_header("Set-Cookie",
+                          cookie_name_ + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
            Reply(req, res, Status::OK(), R"({"ok":true})");
          }));
 
@@ -521,13 +559,20 @@ void HttpServer::AddRoutes() {
         }));
 
   // Anything else: 404 with a message (JSON under /api/, text elsewhere).
-  s.set_error_handler(httplib::Server::HandlerWithResponse([](const Request& req, Response& res) {
+  // (The library calls this outside its own exception handling: it must
+  // not throw.)
+  s.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const std::string what = "no such endpoint: " + req.method + " " + EscapeControl(req.path);
-    if (req.path.rfind("/api/", 0) == 0) {
-      ReplyError(res, res.status, what);
-    } else {
-      res.set_content(what + "\n", "text/plain; charset=utf-8");
+    try {
+      if (metrics_ != nullptr) metrics_->ObserveHttp("unrouted", 0, res.status);
+      const std::string what = "no such endpoint: " + req.method + " " + EscapeControl(req.path);
+      if (req.path.rfind("/api/", 0) == 0) {
+        ReplyError(res, res.status, what);
+      } else {
+        res.set_content(what + "\n", "text/plain; charset=utf-8");
+      }
+    } catch (...) {
+      res.set_content("no such endpoint\n", "text/plain; charset=utf-8");
     }
     return httplib::Server::HandlerResponse::Handled;
   }));

@@ -5,12 +5,14 @@
 // Security follows the gRPC server's rules. With a token, every request for
 // data or an action needs it, as "Authorization: Bearer TOKEN" or as the
 // session cookie that POST /api/v1/login (with the token) sets (HttpOnly,
-// SameSite=Strict; Secure under TLS); anything else gets 401 and no data.
+// SameSite=Strict; Secure under TLS; named for the port); anything else
+// gets 401 and no data.
 // Without a token the server only listens on loopback (unless the caller
 // allowed otherwise) and answers only requests that name a loopback host, so
 // that a web page cannot reach it through a rebound DNS name. TLS uses the
 // gRPC server's certificate and key. Actions (POST) need a JSON content type,
-// which a cross-site form cannot send.
+// which a cross-site form cannot send, and a browser's Origin must be this
+// server.
 //
 // Thread-safe; the server runs on its own threads until Shutdown.
 #ifndef GRIDSEARCH_COORDINATOR_HTTP_SERVER_H_
@@ -48,6 +50,9 @@ struct HttpServerOptions {
   int threads = 8;
   // A browser session stays logged in this long.
   double session_seconds = 7 * 24 * 3600;
+  // Reader connections the API may hold at once, so that open dashboards
+  // cannot take every one from `status` and the other gRPC reads.
+  int max_readers = 2;
 };
 
 class HttpServer {
@@ -71,6 +76,8 @@ class HttpServer {
   // Whether the request carries the token or a live session cookie.
   bool Authorized(const httplib::Request& req);
   bool HostAllowed(const httplib::Request& req) const;
+  // Whether a browser's Origin, when it sends one, is this server.
+  bool SameOrigin(const httplib::Request& req) const;
   std::string NewSession();
 
   const HttpServerOptions options_;
@@ -82,13 +89,13 @@ class HttpServer {
   std::string address_;
   bool tls_ = false;
   bool loopback_ = true;
+  // Named for the port: browsers send a host's cookies to all its ports, and
+  // two dashboards on one host must not overwrite each other's session.
+  std::string cookie_name_;
 
   std::mutex sessions_mu_;
   std::unordered_map<std::string, double> sessions_;   // id -> expiry (unix seconds)
 };
-
-// Whether "host:port" names a loopback address (127.0.0.0/8, ::1, localhost).
-bool IsLoopbackListen(const std::string& listen);
 
 }  // namespace gridsearch
 

@@ -728,7 +728,7 @@ Status JobStore::FailJob(int64_t job_id, const std::string& lease_id, const std:
   const double now = clock_->Now();
   *will_retry = false;
   std::string message = error.empty() ? "worker reported a failure without a message" : error;
-  if (message.size() > 8192) message = message.substr(0, 8192) + "...";
+  if (message.size() > 8192) message = TruncateUtf8(message, 8192) + "...";
   Status s = Write([&](Database* db) -> Status {
     JobRow row;
     GS_RETURN_IF_ERROR(CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row));
@@ -929,7 +929,17 @@ Status JobStore::RenderTable(const TableRequest& request, std::string* out) {
 
 Status JobStore::Read(const std::function<Status(Database*)>& fn) {
   ReaderLease reader(this);
-  return fn(reader.db());
+  // One read transaction: every statement of `fn` sees the same snapshot.
+  GS_RETURN_IF_ERROR(reader.db()->Exec("BEGIN"));
+  Status s;
+  try {
+    s = fn(reader.db());
+  } catch (...) {
+    reader.db()->Exec("ROLLBACK");
+    throw;
+  }
+  reader.db()->Exec(s.ok() ? "COMMIT" : "ROLLBACK");
+  return s;
 }
 
 Status JobStore::CountWorkers(WorkerCounts* counts) {

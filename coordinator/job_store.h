@@ -138,8 +138,9 @@ class JobStore {
   // coordinator/tables.h's RenderTable on a reader connection.
   Status RenderTable(const TableRequest& request, std::string* out);
 
-  // Runs `fn` on a read-only connection (a consistent snapshot of the file),
-  // for queries of the dashboard's API.
+  // Runs `fn` on a read-only connection inside one read transaction, so
+  // that all its statements see one snapshot of the file; for the
+  // dashboard's API.
   Status Read(const std::function<Status(Database*)>& fn);
   // Workers seen within the lease timeout, and those holding a lease.
   Status CountWorkers(WorkerCounts* counts);

@@ -133,7 +133,7 @@ std::string CoordinatorMetrics::Render(const std::vector<SweepSummary>& sweeps,
   std::vector<MetricFamily> families = registry_->Collect();
 
   MetricFamily jobs{"gridsearch_jobs", "Jobs of each sweep by state", MetricType::Gauge, {}};
-  MetricFamily totals{"gridsearch_sweep_jobs_total", "Jobs each sweep expanded to",
+  MetricFamily totals{"gridsearch_sweep_jobs", "Jobs each sweep expanded to",
                       MetricType::Gauge, {}};
   for (const auto& s : sweeps) {
     const std::string id = std::to_string(s.id);
@@ -152,7 +152,7 @@ std::string CoordinatorMetrics::Render(const std::vector<SweepSummary>& sweeps,
     sweep_count.metric.push_back(GaugeValue({{"state", state}}, static_cast<double>(n)));
   }
   MetricFamily seen{"gridsearch_workers_active",
-                    "Workers that called the coordinator within the lease timeout",
+                    "Workers that leased or finished a job within the lease timeout, or hold a lease",
                     MetricType::Gauge,
                     {GaugeValue({}, static_cast<double>(workers.seen))}};
   MetricFamily busy{"gridsearch_workers_busy", "Workers holding a lease", MetricType::Gauge,

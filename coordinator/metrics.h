@@ -8,6 +8,7 @@
 #define GRIDSEARCH_COORDINATOR_METRICS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,7 +27,7 @@ struct SweepSummary;
 
 // What a scrape reads from the database.
 struct WorkerCounts {
-  int64_t seen = 0;   // workers that called within the lease timeout
+  int64_t seen = 0;   // workers that leased or finished a job within the lease timeout, or hold one
   int64_t busy = 0;   // workers holding a lease
 };
 

@@ -12,6 +12,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "coordinator/http_server.h"
+#include "coordinator/listen_address.h"
 #include "coordinator/metrics.h"
 #include "coordinator/rpc_metrics.h"
 #include "coordinator/service.h"

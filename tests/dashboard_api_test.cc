@@ -218,6 +218,17 @@ TEST_F(DashboardApiTest, EveryEndpointAgreesWithTheCliOnARealSweep) {
       {"/api/v1/sweeps/1/curves?column=speed", 400, "unknown curve column 'speed'"},
       {"/api/v1/sweeps/1/tables", 404, "no such endpoint: GET /api/v1/sweeps/1/tables"},
       {"/api/v2/sweeps", 404, "no such endpoint"},
+      {"/api/v1/sweeps/+1", 404, "sweep id must be a positive integer, got '+1'"},
+      {"/api/v1/sweeps/99999999999999999999", 404, "sweep id must be a positive integer"},
+      {"/api/v1/sweeps/1/best?split=momentum", 400, "'momentum' is not an ablation feature"},
+      {"/api/v1/sweeps/1/jobs?offset=-1", 400, "offset must be an integer"},
+      {"/api/v1/sweeps/1/curves?bins=100000", 400, "bins must be an integer in 1..5000"},
+      // Bytes that are not UTF-8 (a surrogate, an overlong form) in the path
+      // and the query: refused with a message, and the server lives on.
+      {"/api/%ED%A0%80", 404, "no such endpoint"},
+      {"/api/v1/sweeps/%ED%A0%80", 404, "sweep id must be a positive integer"},
+      {"/api/v1/sweeps?%ED%A0%80=1", 400, "unknown query parameter"},
+      {"/api/v1/sweeps/1/jobs?state=%C0%AF", 400, "unknown job state"},
   };
   for (const auto& b : bad) {
     int got = 0;
@@ -229,12 +240,43 @@ TEST_F(DashboardApiTest, EveryEndpointAgreesWithTheCliOnARealSweep) {
     EXPECT_FALSE(body.contains("rows")) << b.path;
   }
 
+  EXPECT_EQ(GetOk("/api/v1/sweeps")["sweeps"].size(), 1u) << "the server lives on";
+
   // A page of another origin cannot reach a token-less loopback server
-  // through a rebound DNS name.
+  // through a rebound DNS name, however much the name looks like loopback.
   int got = 0;
-  json refused = Get("/api/v1/sweeps", &got, {{"Host", "attacker.example:80"}});
-  EXPECT_EQ(got, 403) << refused.dump();
-  EXPECT_FALSE(refused.contains("sweeps"));
+  for (const char* host : {"attacker.example:80", "127.0.0.1.rebind.example", "127.evil.example:8080",
+                           "localhost.example"}) {
+    json refused = Get("/api/v1/sweeps", &got, {{"Host", host}});
+    EXPECT_EQ(got, 403) << host << ": " << refused.dump();
+    EXPECT_FALSE(refused.contains("sweeps")) << host;
+  }
+  for (const char* host : {"localhost", "127.0.0.1", "127.1.2.3:99"}) {
+    Get("/api/v1/sweeps", &got, {{"Host", host}});
+    EXPECT_EQ(got, 200) << host;
+  }
+  // An action from another site's page (its Origin) is refused.
+  {
+    auto c = Client();
+    auto res = c.Post("/api/v1/sweeps/1/retry", {{"Origin", "http://evil.example"}}, "{}",
+                      "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 403) << res->body;
+    auto own = c.Post("/api/v1/sweeps/1/retry", {{"Origin", "http://" + host_port_}}, "{}",
+                      "application/json");
+    ASSERT_TRUE(own);
+    EXPECT_EQ(own->status, 200) << own->body;
+  }
+  // A second coordinator cannot take the same port (no SO_REUSEPORT).
+  {
+    TempDir other;
+    std::string out, err;
+    int rc = RunCommand({Bin(), "coordinator", "--db", other.File("other.db"), "--listen",
+                         "127.0.0.1:0", "--http", host_port_},
+                        &out, &err);
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(err.find("cannot listen for HTTP on " + host_port_), std::string::npos) << err;
+  }
   // Actions need a JSON content type (a cross-site form cannot send one).
   {
     auto c = Client();
@@ -361,6 +403,9 @@ TEST_F(DashboardApiTest, WithATokenNothingIsServedWithoutIt) {
   ASSERT_TRUE(login);
   ASSERT_EQ(login->status, 200) << login->body;
   const std::string cookie = login->get_header_value("Set-Cookie");
+  EXPECT_EQ(cookie.rfind("gridsearch_session_" + host_port_.substr(host_port_.rfind(':') + 1) + "=", 0),
+            0u)
+      << cookie;
   EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
   EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos) << cookie;
   EXPECT_EQ(cookie.find("s3cret-token"), std::string::npos) << "the cookie is not the token";
@@ -368,7 +413,8 @@ TEST_F(DashboardApiTest, WithATokenNothingIsServedWithoutIt) {
   auto with_cookie = c.Get("/api/v1/sweeps", {{"Cookie", pair}});
   ASSERT_TRUE(with_cookie);
   EXPECT_EQ(with_cookie->status, 200);
-  auto forged = c.Get("/api/v1/sweeps", {{"Cookie", "gridsearch_session=0123456789abcdef"}});
+  const std::string name = pair.substr(0, pair.find('='));
+  auto forged = c.Get("/api/v1/sweeps", {{"Cookie", name + "=0123456789abcdef"}});
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->status, 401);
   auto logout = c.Post("/api/v1/logout", {{"Cookie", pair}}, "{}", "application/json");

@@ -334,6 +334,21 @@ TEST(ProgramRunner, AFailedJobsMessageIsValidUtf8WhateverTheProgramWrote) {
   EXPECT_NE(s.message().find("bad \\xff\\xfe bytes"), std::string::npos) << s.message();
 }
 
+TEST(TextEscape, OnlyRfc3629Utf8PassesAsIs) {
+  // Surrogates, overlong forms and code points past U+10FFFF are not UTF-8
+  // (JSON writers and protobuf refuse them): each byte is written out.
+  EXPECT_EQ(ToValidUtf8("a\xed\xa0\x80z"), "a\\xed\\xa0\\x80z");
+  EXPECT_EQ(ToValidUtf8("\xe0\x80\xaf"), "\\xe0\\x80\\xaf");
+  EXPECT_EQ(ToValidUtf8("\xf0\x80\x80\xaf"), "\\xf0\\x80\\x80\\xaf");
+  EXPECT_EQ(ToValidUtf8("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");
+  EXPECT_EQ(ToValidUtf8("\xf5\x80\x80\x80"), "\\xf5\\x80\\x80\\x80");
+  // The edges of the valid ranges stay.
+  for (const char* ok : {"\xed\x9f\xbf", "\xee\x80\x80", "\xe0\xa0\x80", "\xf0\x90\x80\x80",
+                         "\xf4\x8f\xbf\xbf", "\xc2\xa9"})
+    EXPECT_EQ(ToValidUtf8(ok), ok);
+  EXPECT_EQ(EscapeControl("x\xed\xb0\x80"), "x\\xed\\xb0\\x80");
+}
+
 TEST(ProgramRunner, ClosingTheReportDescriptorEarlyFailsAtOnce) {
   ProgramRunner runner{ProgramRunnerOptions()};
   JobResult result;
