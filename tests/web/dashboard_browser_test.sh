@@ -74,6 +74,16 @@ if [ "$run_status" -ne 1 ] || ! grep -q "could not convert string to float" "$wo
   tail -20 "$work/run.err" >&2
   status=1
 fi
+# The finished sweep behind a token: the page asks for it once.
+if [ "$status" -eq 0 ]; then
+  echo "browser-test-token" > "$work/token"
+  "$bin" coordinator --db "$work/sweep.db" --listen 127.0.0.1:0 --http 127.0.0.1:0 \
+    --token-file "$work/token" --http-url-file "$work/url" 2> "$work/coordinator.err" &
+  run_pid=$!
+  for _ in $(seq 100); do [ -s "$work/url" ] && break; sleep 0.1; done
+  CHROMIUM="$chromium" timeout 120 node "$web/dashboard_test.mjs" --login "$(cat "$work/url")sweeps/1" \
+    "$shots" browser-test-token || status=$?
+fi
 if [ "$status" -ne 0 ]; then
   echo "--- gridsearch run's output" >&2
   tail -30 "$work/run.err" >&2

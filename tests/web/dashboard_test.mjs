@@ -4,12 +4,18 @@
 // adds and removes its loss curve, and a failed job's message opens in one
 // click. Saves screenshots. Any script error on the page fails the test.
 //
+// With --login, against a coordinator that has a token: the page asks for
+// it, refuses a wrong one, and shows the sweep once the right one is given;
+// the session then holds across a reload.
+//
 // usage: node dashboard_test.mjs SWEEP_PAGE_URL SCREENSHOT_DIR
+//        node dashboard_test.mjs --login SWEEP_PAGE_URL SCREENSHOT_DIR TOKEN
 import { chromium } from 'playwright-core';
 
-const [sweepUrl, shots] = process.argv.slice(2);
-if (!sweepUrl || !shots) {
-  console.error('usage: node dashboard_test.mjs SWEEP_PAGE_URL SCREENSHOT_DIR');
+const login = process.argv[2] === '--login';
+const [sweepUrl, shots, token] = process.argv.slice(login ? 3 : 2);
+if (!sweepUrl || !shots || (login && !token)) {
+  console.error('usage: node dashboard_test.mjs [--login] SWEEP_PAGE_URL SCREENSHOT_DIR [TOKEN]');
   process.exit(2);
 }
 const base = new URL('/', sweepUrl).href;
@@ -33,6 +39,30 @@ try {
     // A poll cut short by a navigation is not a failure.
     if (!(r.failure()?.errorText || '').includes('ERR_ABORTED')) problems.push('request failed: ' + r.url());
   });
+
+  if (login) {
+    await page.goto(sweepUrl);
+    await page.waitForSelector('#login-form');
+    const data = await page.$$('#ranking tr[data-config-id]');
+    check(data.length === 0, 'data shown before the login');
+    await page.fill('#token', 'not-the-token');
+    await page.click('#login');
+    await page.waitForSelector('#login-error:not([hidden])');
+    step('login: a wrong token is refused: ' + (await page.textContent('#login-error')));
+    await page.fill('#token', token);
+    await page.click('#login');
+    await page.waitForSelector('#ranking tr[data-config-id]');
+    await page.reload();
+    await page.waitForSelector('#ranking tr[data-config-id]');
+    check(await page.$('#login-form') === null, 'asked for the token again after a reload');
+    step('login: the right token shows the sweep, and the session holds across a reload');
+    await page.screenshot({ path: shots + '/after-login.png' });
+    check(problems.filter((p) => !p.includes('401')).length === 0,
+          'the page reported problems:\n  ' + problems.join('\n  '));
+    console.log('dashboard_test: 1 passed, 0 failed');
+    await browser.close();
+    process.exit(0);
+  }
 
   // The sweeps page: the sweep's progress advances while we watch.
   await page.goto(base);
