@@ -25,6 +25,8 @@ constexpr int64_t kDefaultJobPage = 100;
 constexpr int64_t kMaxJobPage = 1000;
 // Curves are for a chart: more bins than this add nothing on a screen.
 constexpr int64_t kMaxCurveBins = 5000;
+// Table bodies kept for answering unchanged tables again (a page polls them).
+constexpr size_t kMaxCachedTables = 64;
 
 // JSON text; bytes of stored text that are not UTF-8 are replaced, not
 // thrown about.
@@ -92,6 +94,23 @@ json JobJson(const JobListRow& r) {
           {"final_train_loss", NumberOrNull(r.final_train_loss)},
           {"steps", r.steps < 0 ? json(nullptr) : json(r.steps)},
           {"train_seconds", NumberOrNull(r.train_seconds)}};
+}
+
+// Jobs per state of the sweep, as text: it changes whenever a job's state
+// does.
+Status SweepStamp(Database* db, int64_t sweep_id, std::string* stamp) {
+  Statement st;
+  GS_RETURN_IF_ERROR(db->Prepare(
+      "SELECT state, COUNT(*) FROM jobs WHERE sweep_id = ?1 GROUP BY state", &st));
+  st.Bind(1, sweep_id);
+  stamp->clear();
+  bool row = false;
+  while (true) {
+    GS_RETURN_IF_ERROR(st.Step(&row));
+    if (!row) break;
+    *stamp += st.Text(0) + "=" + std::to_string(st.Int(1)) + ";";
+  }
+  return Status::OK();
 }
 
 Status StoredSpec(Database* db, int64_t sweep_id, std::string* spec_json) {
@@ -268,6 +287,14 @@ Status DashboardApi::Table(int64_t sweep_id, const std::string& kind, const Quer
         start = comma + 1;
       }
     }
+    // A table changes only when a job of the sweep changes state (a result
+    // is stored with its job's state): the counts per state stamp it.
+    std::string stamp, key;
+    GS_RETURN_IF_ERROR(SweepStamp(db, sweep_id, &stamp));
+    key = kind + "/" + std::to_string(sweep_id) + "?" + req.metric + "&" + req.split + "&" +
+          std::to_string(req.bins) + "&" + req.column;
+    for (int64_t id : req.config_ids) key += "," + std::to_string(id);
+    if (FindCached(key, stamp, body)) return Status::OK();
     std::string text;
     GS_RETURN_IF_ERROR(RenderTable(db, req, &text));
     json table = json::parse(text, nullptr, false);
@@ -276,8 +303,25 @@ Status DashboardApi::Table(int64_t sweep_id, const std::string& kind, const Quer
       table = {{"sweep_id", info.id}, {"partial", info.unfinished > 0}, {"rows", table}};
     if (kind != "ablation") table["metric"] = req.metric;
     *body = Dump(table);
+    Remember(key, stamp, *body);
     return Status::OK();
   });
+}
+
+bool DashboardApi::FindCached(const std::string& key, const std::string& stamp, std::string* body) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  auto it = cache_.find(key);
+  if (it == cache_.end() || it->second.stamp != stamp) return false;
+  *body = it->second.body;
+  return true;
+}
+
+void DashboardApi::Remember(const std::string& key, const std::string& stamp,
+                            const std::string& body) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (cache_.size() >= kMaxCachedTables && cache_.find(key) == cache_.end())
+    cache_.erase(cache_.begin());
+  cache_[key] = {stamp, body};
 }
 
 Status DashboardApi::Jobs(int64_t sweep_id, const QueryParams& query, std::string* body) {

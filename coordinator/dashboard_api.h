@@ -8,6 +8,10 @@
 // and `gridsearch results|ablation|epochs|curves --format json`, so the
 // browser, the CLI and the gRPC API never disagree on a number.
 //
+// A table is computed again only when its sweep's jobs per state have
+// changed since the last time (every result changes a job's state): an open
+// page that polls a big, finished sweep costs a count, not a ranking.
+//
 // Thread-safe: calls run on the store's reader connections, each in one read
 // transaction (a consistent snapshot), at most max_readers at once; actions
 // run on its writer. Bodies are valid UTF-8 whatever the stored text holds.
@@ -61,12 +65,23 @@ class DashboardApi {
  private:
   // The store's Read, within the readers' limit.
   Status Read(const std::function<Status(Database*)>& fn);
+  // A table's body computed earlier for the same request and the same
+  // sweep stamp (jobs per state), if any.
+  bool FindCached(const std::string& key, const std::string& stamp, std::string* body);
+  void Remember(const std::string& key, const std::string& stamp, const std::string& body);
+
+  struct CachedTable {
+    std::string stamp;
+    std::string body;
+  };
 
   JobStore* const store_;
   const int max_readers_;
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
   int readers_ = 0;
+  std::mutex cache_mu_;
+  std::map<std::string, CachedTable> cache_;
 };
 
 }  // namespace gridsearch
