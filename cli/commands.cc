@@ -31,6 +31,7 @@
 #include "worker/client.h"
 #include "worker/devices.h"
 #include "worker/supervisor.h"
+#include "worker/torch_plugin.h"
 #include "worker/worker.h"
 
 namespace gridsearch {
@@ -291,6 +292,12 @@ int RunWorkerDevicesCommand(const std::string& devices_spec, WorkerProcessFlags 
 }
 
 int RunWorkerCommand(const WorkerOptions& options) {
+  // LibTorch is loaded now, not at the first job (worker/torch_plugin.h): a
+  // worker that cannot load it refuses to start rather than fail the jobs
+  // it would lease.
+  const TorchPluginApi* torch = nullptr;
+  Status loaded = LoadTorchPlugin(&torch);
+  if (!loaded.ok()) return Fail("worker", loaded);
   KeepFreedMemoryForTraining();
   Worker worker(options);
   SignalWatcher signals([&worker](int sig) {

@@ -20,9 +20,20 @@ if(GRIDSEARCH_USE_PCH)
   target_precompile_headers(gridsearch_torch_pch PRIVATE <torch/torch.h>)
 endif()
 
+# With the coordinator and CLI (GS_ALL), the torch code is also linked into
+# the plugin libgridsearch_torch.so (cli/, worker/torch_plugin.h), so every
+# torch translation unit is position-independent: one flag for all, since
+# they share the PCH.
+if(GS_ALL)
+  target_compile_options(gridsearch_torch_pch PRIVATE -fPIC)
+endif()
+
 # gs_torch_target(target): makes `target` a torch target that reuses the PCH.
 function(gs_torch_target target)
   target_link_libraries(${target} PRIVATE gridsearch_torch)
+  if(GS_ALL)
+    target_compile_options(${target} PRIVATE -fPIC)
+  endif()
   if(GRIDSEARCH_USE_PCH)
     target_precompile_headers(${target} REUSE_FROM gridsearch_torch_pch)
   endif()

@@ -844,9 +844,11 @@ Status LoadSweepSummary(Database* db, int64_t sweep_id, double now, SweepSummary
   bool cancelled = st.Int(5) != 0;
   s->created_at = st.Double(6);
 
+  // Kept per state by triggers (sql/migrations/004_status_summary.sql): a
+  // few rows, whatever the sweep's size.
   Statement counts;
   GS_RETURN_IF_ERROR(db->Prepare(
-      "SELECT state, COUNT(*) FROM jobs WHERE sweep_id = ?1 GROUP BY state", &counts));
+      "SELECT state, jobs FROM sweep_job_counts WHERE sweep_id = ?1", &counts));
   counts.Bind(1, sweep_id);
   while (true) {
     GS_RETURN_IF_ERROR(counts.Step(&row));
@@ -860,10 +862,11 @@ Status LoadSweepSummary(Database* db, int64_t sweep_id, double now, SweepSummary
     else if (state == "diverged") s->diverged = n;
     else if (state == "cancelled") s->cancelled = n;
   }
+  // One probe of the index jobs_started, and the sweep's leased jobs only.
   Statement times;
   GS_RETURN_IF_ERROR(db->Prepare(
-      "SELECT MIN(started_at), (SELECT COUNT(DISTINCT worker_id) FROM jobs "
-      "WHERE sweep_id = ?1 AND state = 'leased') FROM jobs WHERE sweep_id = ?1",
+      "SELECT (SELECT MIN(started_at) FROM jobs WHERE sweep_id = ?1), "
+      "(SELECT COUNT(DISTINCT worker_id) FROM jobs WHERE sweep_id = ?1 AND state = 'leased')",
       &times));
   times.Bind(1, sweep_id);
   GS_RETURN_IF_ERROR(times.Step(&row));

@@ -209,22 +209,26 @@ Status Curves(Database* db, const SweepInfo& info, const TableRequest& req, std:
     std::string optimizer, params_json;
   };
   std::vector<Target> targets;
-  std::vector<RankedConfigRow> ranking;
-  GS_RETURN_IF_ERROR(QueryRanking(db, info.id, req.metric, &ranking));
   if (req.config_ids.empty()) {
     std::vector<GroupBest> best;
     GS_RETURN_IF_ERROR(QueryBestPerGroup(db, info.id, req.metric, AblationSpec(), &best));
     for (const auto& g : best)
       if (g.best.rank > 0) targets.push_back({g.best.config_id, g.optimizer, g.best.params_json});
   } else {
+    // Named configurations are looked up one by one: no ranking of the
+    // whole sweep for a few curves.
+    Statement st;
+    GS_RETURN_IF_ERROR(db->Prepare(
+        "SELECT optimizer, params_json FROM configs WHERE id = ?1 AND sweep_id = ?2", &st));
     for (int64_t id : req.config_ids) {
-      const RankedConfigRow* found = nullptr;
-      for (const auto& r : ranking)
-        if (r.config_id == id) found = &r;
-      if (found == nullptr)
+      st.Reset();
+      st.Bind(1, id).Bind(2, info.id);
+      bool found = false;
+      GS_RETURN_IF_ERROR(st.Step(&found));
+      if (!found)
         return Status::NotFound("sweep " + std::to_string(info.id) + " has no configuration " +
                                 std::to_string(id));
-      targets.push_back({id, found->optimizer, found->params_json});
+      targets.push_back({id, st.Text(0), st.Text(1)});
     }
   }
   std::ostringstream csv;

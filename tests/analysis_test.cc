@@ -5,8 +5,11 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "coordinator/analysis.h"
 #include "coordinator/database.h"
+#include "coordinator/tables.h"
 #include "tests/test_util.h"
 
 namespace gridsearch {
@@ -170,6 +173,59 @@ TEST_F(AnalysisTest, CurveIsBinnedPerSeedThenAcrossSeeds) {
   EXPECT_EQ(raw.size(), 5u);
   EXPECT_EQ(raw[0].seed, 1);
   EXPECT_DOUBLE_EQ(raw[4].point.loss, 1.5);
+}
+
+// `curves` looks named configurations up by id (not through a ranking of
+// the whole sweep): the same series, labelled as the ranking labels them;
+// each optimizer's best by default; another sweep's configuration refused.
+TEST_F(AnalysisTest, CurvesOfNamedConfigurationsAreLabelledAsTheRankingLabelsThem) {
+  Exec("INSERT INTO curve_points (job_id, attempt, step, elapsed_seconds, epoch, loss, "
+       "learning_rate) SELECT id, 1, 1, 0.2, 0.1, config_id + seed, 0.1 FROM jobs");
+  Exec(R"(INSERT INTO sweeps (id, name, spec_json, model, dataset, budget_seconds, total_jobs,
+          created_at) VALUES (2, 't', '{}', 'mlp', 'synthetic', 1, 1, 0))");
+  Exec(R"(INSERT INTO configs (id, sweep_id, optimizer, params_json) VALUES (8, 2, 'adam', '{}'))");
+  Exec("INSERT INTO jobs (sweep_id, config_id, seed, state) VALUES (2, 8, 1, 'queued')");
+  std::vector<RankedConfigRow> ranking;
+  ASSERT_TRUE(QueryRanking(db_.get(), 1, "final_train_loss", &ranking).ok());
+  ASSERT_EQ(ranking.size(), 7u);
+  auto curves = [&](std::vector<int64_t> ids) {
+    TableRequest req;
+    req.kind = "curves";
+    req.sweep_id = 1;
+    req.format = "json";
+    req.bins = 2;
+    req.config_ids = ids;
+    std::string text;
+    Status s = RenderTable(db_.get(), req, &text);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return nlohmann::json::parse(text)["curves"];
+  };
+  for (const auto& r : ranking) {
+    SCOPED_TRACE(r.config_id);
+    nlohmann::json one = curves({r.config_id});
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_EQ(one[0]["config_id"], r.config_id);
+    EXPECT_EQ(one[0]["optimizer"], r.optimizer);
+    EXPECT_EQ(one[0]["params"], nlohmann::json::parse(r.params_json));
+    std::vector<CurveBin> bins;
+    ASSERT_TRUE(QueryCurve(db_.get(), r.config_id, 1.0, 2, "loss", &bins).ok());
+    ASSERT_EQ(one[0]["bins"].size(), bins.size());
+    for (size_t i = 0; i < bins.size(); ++i) EXPECT_EQ(one[0]["bins"][i]["mean"], bins[i].mean);
+  }
+  std::vector<GroupBest> best;
+  ASSERT_TRUE(QueryBestPerGroup(db_.get(), 1, "final_train_loss", AblationSpec(), &best).ok());
+  std::vector<int64_t> best_ids;
+  for (const auto& g : best) best_ids.push_back(g.best.config_id);
+  EXPECT_EQ(curves({}), curves(best_ids));
+  TableRequest req;
+  req.kind = "curves";
+  req.sweep_id = 1;
+  req.format = "csv";
+  req.config_ids = {2, 8};
+  std::string text;
+  Status s = RenderTable(db_.get(), req, &text);
+  EXPECT_EQ(s.code(), Status::kNotFound);
+  EXPECT_EQ(s.message(), "sweep 1 has no configuration 8");
 }
 
 }  // namespace

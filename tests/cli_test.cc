@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "coordinator/database.h"
 #include "coordinator/job_store.h"
 #include "tests/coordinator_fixture.h"
 #include "tests/reflection.grpc.pb.h"
@@ -107,9 +108,26 @@ TEST_F(CliTest, SubmitNamesTheBadFieldWithNoCoordinatorRunning) {
 TEST_F(CliTest, VersionNamesLibTorchGrpcSqliteAndTheSchema) {
   std::string out, err;
   ASSERT_EQ(RunCommand({kBin, "--version"}, &out, &err), 0) << err;
-  for (const char* part : {"gridsearch 0.", "libtorch 1.", "gRPC 1.", "SQLite 3.",
-                           "database schema version 3"})
+  const std::string schema = "database schema version " +
+                             std::to_string(Database::LatestSchemaVersion());
+  for (const std::string part :
+       {"gridsearch 0.", "libtorch 1.", "gRPC 1.", "SQLite 3.", schema.c_str()})
     EXPECT_NE(out.find(part), std::string::npos) << part << "\n" << out;
+}
+
+// LibTorch is loaded only by the commands that train or build models
+// (worker/torch_plugin.h): a coordinator serving and answering holds none of
+// it, and `models` loads it from the plugin beside the binary.
+TEST_F(CliTest, TheCoordinatorRunsWithoutLibTorch) {
+  const std::string addr = StartCoordinator(60);
+  std::string out, err;
+  ASSERT_EQ(RunCommand({kBin, "status", "--coordinator", addr}, &out, &err), 0) << err;
+  const std::string maps = testing::ReadFile("/proc/" + std::to_string(coordinator_->pid()) + "/maps");
+  ASSERT_FALSE(maps.empty());
+  EXPECT_EQ(maps.find("libtorch"), std::string::npos);
+  EXPECT_EQ(maps.find("libgridsearch_torch"), std::string::npos);
+  ASSERT_EQ(RunCommand({kBin, "models", "--format", "json"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("resnet32"), std::string::npos) << out;
 }
 
 TEST_F(CliTest, ThePapersAreCitedByName) {

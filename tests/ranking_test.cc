@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 
+#include "coordinator/analysis.h"
 #include "coordinator/database.h"
 #include "coordinator/ranking.h"
 #include "tests/test_util.h"
@@ -106,6 +109,85 @@ TEST_F(RankingTest, UnknownSweepAndMetric) {
   EXPECT_EQ(QueryRanking(db_.get(), 7, "final_train_loss", &rows).code(), Status::kNotFound);
   EXPECT_EQ(QueryRanking(db_.get(), 1, "loss; DROP TABLE jobs", &rows).code(),
             Status::kInvalidArgument);
+}
+
+// What the ranking and the epochs table print, every double as its bits.
+std::vector<std::string> RankingAndEpochs(Database* db) {
+  std::vector<std::string> out;
+  auto bits = [](double v) {
+    uint64_t b = 0;
+    std::memcpy(&b, &v, sizeof(b));
+    return std::isnan(v) ? std::string("nan") : std::to_string(b);
+  };
+  for (const char* metric : {"final_train_loss", "log_loss_integral", "test_accuracy"}) {
+    std::vector<RankedConfigRow> rows;
+    EXPECT_TRUE(QueryRanking(db, 1, metric, &rows).ok());
+    for (const auto& r : rows)
+      out.push_back(std::string(metric) + " " + std::to_string(r.rank) + " " +
+                    std::to_string(r.config_id) + " " + bits(r.mean_final_train_loss) + " " +
+                    bits(r.mean_log_loss_integral) + " " + bits(r.mean_test_accuracy) + " " +
+                    bits(r.mean_epochs) + " " + std::to_string(r.seeds_done) + " " +
+                    std::to_string(r.diverged) + " " + std::to_string(r.failed));
+  }
+  std::vector<EpochsRow> epochs;
+  EXPECT_TRUE(QueryEpochs(db, 1, "final_train_loss", &epochs).ok());
+  for (const auto& e : epochs)
+    out.push_back("epochs " + e.optimizer + " " + std::to_string(e.jobs) + " " + bits(e.mean_epochs) +
+                  " " + bits(e.mean_steps) + " " + bits(e.mean_train_seconds) + " " +
+                  bits(e.best_epochs));
+  return out;
+}
+
+// Version 4 widened the ranking's index (sql/migrations/004_status_summary.sql)
+// so that the epochs table reads no job rows. The index decides the order in
+// which means are summed: the rankings and epochs must stay bit for bit
+// those of version 3's index, ties (seeds equal in every ranked column) and
+// unfinished seeds included.
+TEST_F(RankingTest, WidenedIndexSumsInVersionThreeOrder) {
+  std::mt19937_64 rng(20240601);
+  auto unit = [&] { return static_cast<double>(rng() >> 11) / 9007199254740992.0; };
+  const char* optimizers[] = {"sgd", "adam", "rmsprop", "pal"};
+  std::vector<std::string> inserts;
+  for (int config = 1; config <= 40; ++config) {
+    Exec("INSERT INTO configs (id, sweep_id, optimizer, params_json) VALUES (" +
+         std::to_string(config) + ", 1, '" + optimizers[config % 4] + "', '{\"c\":" +
+         std::to_string(config) + "}')");
+    const bool tied = config % 5 == 0;  // every seed equal but in steps and train_seconds
+    for (int seed = 1; seed <= 12; ++seed) {
+      const double r = unit();
+      std::string state = r < 0.75 ? "done" : r < 0.85 ? "diverged" : r < 0.93 ? "failed" : "queued";
+      if (tied) state = seed % 4 == 0 ? "diverged" : "done";
+      const bool done = state == "done", finished = done || state == "diverged";
+      auto num = [&](double v, bool known) {
+        char buf[40];
+        std::snprintf(buf, sizeof(buf), "%.17g", v);
+        return known ? std::string(buf) : std::string("NULL");
+      };
+      const double loss = tied ? 0.3 : 0.01 + unit(), epochs = tied ? 2.5 : 1 + 3 * unit();
+      inserts.push_back(
+          "INSERT INTO jobs (sweep_id, config_id, seed, state, final_train_loss, log_loss_integral, "
+          "test_accuracy, epochs, steps, train_seconds) VALUES (1, " + std::to_string(config) +
+          ", " + std::to_string(seed) + ", '" + state + "', " + num(loss, done) + ", " +
+          num(tied ? -0.7 : -unit(), done) + ", " + num(tied ? 0.9 : unit(), done) + ", " +
+          num(epochs, finished) + ", " + std::to_string(finished ? 1 + rng() % 100000 : 0) + ", " +
+          num(1700 + 100 * unit(), finished) + ")");
+    }
+  }
+  // Job ids in no particular order of configuration or seed.
+  std::shuffle(inserts.begin(), inserts.end(), rng);
+  for (const auto& sql : inserts) Exec(sql);
+
+  const std::vector<std::string> now = RankingAndEpochs(db_.get());
+  Exec("DROP INDEX jobs_ranking; CREATE INDEX jobs_ranking ON jobs (config_id, state, "
+       "final_train_loss, log_loss_integral, test_accuracy, epochs)");  // as version 3 made it
+  const std::vector<std::string> before = RankingAndEpochs(db_.get());
+  ASSERT_EQ(now.size(), before.size());
+  for (size_t i = 0; i < now.size(); ++i) EXPECT_EQ(now[i], before[i]);
+  // The data tells orders apart: the same columns with `id` last (ties by
+  // steps and train_seconds) sum some mean differently.
+  Exec("DROP INDEX jobs_ranking; CREATE INDEX jobs_ranking ON jobs (config_id, state, "
+       "final_train_loss, log_loss_integral, test_accuracy, epochs, steps, train_seconds, id)");
+  EXPECT_NE(RankingAndEpochs(db_.get()), before);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <thread>
 
 #include "coordinator/database.h"
@@ -529,6 +530,135 @@ TEST_F(StoreTest, StopLeasingEndsLongPollsAtOnce) {
   EXPECT_FALSE(has);
 }
 
+// Every sweep's summary as it was computed before the counts were kept
+// (version 3: a count per state over the jobs, the earliest lease over the
+// jobs' rows), against LoadSweepSummary and the kept counts themselves.
+void ExpectSummariesAsCountedFromTheJobs(const std::string& path, double now) {
+  std::unique_ptr<Database> db;
+  ASSERT_TRUE(Database::Open(path, true, &db).ok());
+  Statement sweeps;
+  ASSERT_TRUE(db->Prepare("SELECT id FROM sweeps ORDER BY id", &sweeps).ok());
+  bool row = false;
+  while (true) {
+    ASSERT_TRUE(sweeps.Step(&row).ok());
+    if (!row) break;
+    const int64_t id = sweeps.Int(0);
+    SCOPED_TRACE("sweep " + std::to_string(id));
+    std::map<std::string, int64_t> counted;
+    Statement st;
+    ASSERT_TRUE(
+        db->Prepare("SELECT state, COUNT(*) FROM jobs WHERE sweep_id = ?1 GROUP BY state", &st).ok());
+    st.Bind(1, id);
+    while (true) {
+      ASSERT_TRUE(st.Step(&row).ok());
+      if (!row) break;
+      counted[st.Text(0)] = st.Int(1);
+    }
+    Statement kept;
+    ASSERT_TRUE(db->Prepare("SELECT state, jobs FROM sweep_job_counts WHERE sweep_id = ?1", &kept).ok());
+    kept.Bind(1, id);
+    while (true) {
+      ASSERT_TRUE(kept.Step(&row).ok());
+      if (!row) break;
+      EXPECT_EQ(kept.Int(1), counted.count(kept.Text(0)) ? counted[kept.Text(0)] : 0)
+          << kept.Text(0);
+    }
+    Statement times;
+    ASSERT_TRUE(db->Prepare("SELECT MIN(started_at), (SELECT COUNT(DISTINCT worker_id) FROM jobs "
+                            "WHERE sweep_id = ?1 AND state = 'leased') FROM jobs WHERE sweep_id = ?1",
+                            &times).ok());
+    times.Bind(1, id);
+    ASSERT_TRUE(times.Step(&row).ok());
+    SweepSummary s;
+    ASSERT_TRUE(LoadSweepSummary(db.get(), id, now, &s).ok());
+    EXPECT_EQ(s.queued, counted["queued"]);
+    EXPECT_EQ(s.leased, counted["leased"]);
+    EXPECT_EQ(s.done, counted["done"]);
+    EXPECT_EQ(s.failed, counted["failed"]);
+    EXPECT_EQ(s.diverged, counted["diverged"]);
+    EXPECT_EQ(s.cancelled, counted["cancelled"]);
+    EXPECT_EQ(s.active_workers, times.Int(1));
+    if (times.IsNull(0))
+      EXPECT_EQ(s.elapsed_seconds, 0);
+    else
+      EXPECT_EQ(s.elapsed_seconds, std::max(0.0, now - times.Double(0)));
+  }
+}
+
+TEST_F(StoreTest, StatusCountsFollowEveryChangeOfAJob) {
+  max_attempts_ = 2;
+  Open();
+  const std::string path = dir_.File("test.db");
+  auto check = [&](const char* step) {
+    SCOPED_TRACE(step);
+    ExpectSummariesAsCountedFromTheJobs(path, clock_.Now());
+  };
+  const int64_t first = Submit();
+  const int64_t second = Submit();
+  check("submitted");
+  bool retry = false;
+  int expired = 0;
+  LeasedJob a = Lease("w1");
+  ASSERT_TRUE(store_->ReportProgress(a.job.job_id, a.lease_id, {{0.1, 1, 0.1, 2.0, 0.1}}).ok());
+  clock_.Advance(1);
+  LeasedJob b = Lease("w2");
+  check("leased");
+  ASSERT_TRUE(store_->CompleteJob(b.job.job_id, b.lease_id, Result(0.5), {}).ok());
+  LeasedJob c = Lease("w2");
+  JobResult diverged = Result(1);
+  diverged.diverged = true;
+  ASSERT_TRUE(store_->CompleteJob(c.job.job_id, c.lease_id, diverged, {}).ok());
+  // Repeated and refused completions change nothing.
+  ASSERT_TRUE(store_->CompleteJob(b.job.job_id, b.lease_id, Result(0.5), {}).ok());
+  EXPECT_FALSE(store_->CompleteJob(c.job.job_id, "feedface", Result(0.5), {}).ok());
+  check("completed");
+  LeasedJob d = Lease("w3");
+  ASSERT_TRUE(store_->FailJob(d.job.job_id, d.lease_id, "boom", &retry).ok());
+  ASSERT_TRUE(retry);
+  check("failed once");
+  LeasedJob d2 = Lease("w3");
+  ASSERT_EQ(d2.job.job_id, d.job.job_id);
+  ASSERT_TRUE(store_->FailJob(d2.job.job_id, d2.lease_id, "boom", &retry).ok());
+  ASSERT_FALSE(retry);
+  check("failed for good");
+  LeasedJob e = Lease("w4");
+  clock_.Advance(11);
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  ASSERT_EQ(expired, 2);  // a's and e's
+  check("expired");
+  // a's late report takes its job back; e is leased again and handed back.
+  ASSERT_TRUE(store_->ReportProgress(a.job.job_id, a.lease_id, {}).ok());
+  LeasedJob e2 = Lease("w4");
+  check("taken back and leased again");
+  ASSERT_TRUE(store_->ReleaseJob(e2.job.job_id, e2.lease_id).ok());
+  check("released");
+  bool has = false;
+  LeasedJob next;
+  ASSERT_TRUE(store_->CompleteAndLease(a.job.job_id, a.lease_id, Result(0.3), {},
+                                       {"w1", "host", "cpu", "test"}, &has, &next).ok());
+  ASSERT_TRUE(has);
+  check("completed and leased");
+  int64_t n = 0;
+  ASSERT_TRUE(store_->RetrySweep(first, &n).ok());
+  check("retried");
+  ASSERT_TRUE(store_->CancelSweep(second, &n).ok());
+  check("cancelled");
+  Open();  // the counts are in the file, not in the store
+  check("reopened");
+  ASSERT_TRUE(store_->CompleteJob(next.job.job_id, next.lease_id, Result(0.4), {}).ok());
+  while (true) {
+    bool more = false;
+    LeasedJob j;
+    ASSERT_TRUE(store_->LeaseJob({"w5", "", "", ""}, 0, &more, &j).ok());
+    if (!more) break;
+    ASSERT_TRUE(store_->CompleteJob(j.job.job_id, j.lease_id, Result(0.2), {}).ok());
+  }
+  check("drained");
+  SweepSummary s;
+  ASSERT_TRUE(store_->GetSweep(first, &s).ok());
+  EXPECT_EQ(s.state, "finished");
+}
+
 TEST_F(StoreTest, VersionOneFileIsMigrated) {
   store_.reset();
   std::string path = dir_.File("v1.db");
@@ -540,7 +670,10 @@ TEST_F(StoreTest, VersionOneFileIsMigrated) {
   std::unique_ptr<Database> raw;
   ASSERT_TRUE(Database::Open(path, false, &raw).ok());
   // Roll the fresh file back to version 1's shape and content.
-  ASSERT_TRUE(raw->Exec("DROP INDEX jobs_ranking; DROP TABLE leases; "
+  ASSERT_TRUE(raw->Exec("DROP TRIGGER jobs_counted_insert; DROP TRIGGER jobs_counted_update; "
+                        "DROP TRIGGER jobs_counted_delete; DROP TABLE sweep_job_counts; "
+                        "DROP INDEX jobs_started; "
+                        "DROP INDEX jobs_ranking; DROP TABLE leases; "
                         "ALTER TABLE jobs DROP COLUMN finished_attempt; "
                         "PRAGMA user_version = 1;").ok());
   ASSERT_TRUE(raw->Exec("INSERT INTO sweeps (id, name, spec_json, model, dataset, budget_seconds, "
@@ -562,6 +695,14 @@ TEST_F(StoreTest, VersionOneFileIsMigrated) {
   ASSERT_TRUE(st.Step(&row).ok());
   EXPECT_EQ(st.Int(0), 2);
   EXPECT_EQ(st.Int(1), 1);  // the held lease stays open
+  // The job counts of `status` start from the jobs already there.
+  SweepSummary summary;
+  ASSERT_TRUE(LoadSweepSummary(raw.get(), 1, 10, &summary).ok());
+  EXPECT_EQ(summary.leased, 1);
+  EXPECT_EQ(summary.done, 1);
+  EXPECT_EQ(summary.queued, 0);
+  EXPECT_EQ(summary.active_workers, 1);
+  EXPECT_DOUBLE_EQ(summary.elapsed_seconds, 5);
 }
 
 }  // namespace
