@@ -80,13 +80,18 @@ try {
   await browser.close();
 }
 const kb = (b) => (b / 1024).toFixed(0) + ' KB';
-console.log(`dashboard_bench: ${url}, ranking ${rows}, ${runs} runs (medians)`);
-console.log(`  usable after            ${median(usable)} ms   (goal < 1000 ms; ratio to goal ${(median(usable) / 1000).toFixed(2)})`);
-console.log(`  baseline: ranking JSON  ${median(fetches).toFixed(0)} ms   (fetch and parse alone; page / baseline ${(median(usable) / median(fetches)).toFixed(2)}x)`);
+console.log(`dashboard_bench: ${url}, ranking ${rows}, ${runs} runs`);
+// The first run meets a coordinator that has computed nothing yet; later
+// ones get the tables it keeps while the sweep's jobs do not change.
+const cold = usable[0], warm = median(usable.slice(1).length ? usable.slice(1) : usable);
+console.log(`  usable after, first     ${cold} ms   (goal < 1000 ms; ratio to goal ${(cold / 1000).toFixed(2)})`);
+console.log(`  usable after, again     ${warm} ms   (median of the later runs: tables kept by the coordinator)`);
+console.log(`  baseline: ranking JSON  ${fetches[0].toFixed(0)} ms first, ${median(fetches).toFixed(0)} ms median   (fetch and parse alone, after the page; first page / first baseline ${(cold / fetches[0]).toFixed(2)}x)`);
 console.log(`  sort (script)           ${median(sorts).toFixed(1)} ms, worst ${Math.max(...sorts).toFixed(1)} ms   (goal < 200 ms)`);
 console.log(`  sort to next frame      ${median(sortFrames).toFixed(1)} ms, worst ${Math.max(...sortFrames).toFixed(1)} ms`);
 console.log(`  page weight             ${kb(weight.assetsTransferred)} transferred, ${kb(weight.assetsDecoded)} decoded   (goal < 400 KB)`);
 console.log(`  data loaded             ${kb(weight.dataTransferred)} transferred, ${kb(weight.dataDecoded)} decoded`);
-const ok = median(usable) < 1000 && Math.max(...sorts) < 200 && weight.assetsDecoded < 400 * 1024;
+const ok = cold < 1000 && Math.max(...usable) < 1000 && Math.max(...sorts) < 200 &&
+           weight.assetsDecoded < 400 * 1024;
 console.log(ok ? 'dashboard_bench: goals met' : 'dashboard_bench: GOALS MISSED');
 process.exit(ok ? 0 : 1);
