@@ -185,7 +185,6 @@ class JobStore {
   std::thread writer_;
   std::mutex write_mu_;
   std::condition_variable write_cv_;      // work for the writer
-  std::condition_variable done_cv_;       // a batch was committed
   std::deque<WriteOp*> pending_;
   bool stopping_ = false;
 
