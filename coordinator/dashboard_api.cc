@@ -32,8 +32,6 @@ constexpr size_t kMaxCachedTables = 64;
 // thrown about.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-json NumberOrNull(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
 json ParseOr(const std::string& text, json fallback) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? fallback : j;
@@ -91,9 +89,9 @@ json JobJson(const JobListRow& r) {
           {"worker_id", r.worker_id.empty() ? json(nullptr) : json(r.worker_id)},
           {"device", r.device.empty() ? json(nullptr) : json(r.device)},
           {"error", r.error.empty() ? json(nullptr) : json(r.error)},
-          {"final_train_loss", NumberOrNull(r.final_train_loss)},
+          {"final_train_loss", JsonNumberOrNull(r.final_train_loss)},
           {"steps", r.steps < 0 ? json(nullptr) : json(r.steps)},
-          {"train_seconds", NumberOrNull(r.train_seconds)}};
+          {"train_seconds", JsonNumberOrNull(r.train_seconds)}};
 }
 
 // Jobs per state of the sweep, as text: it changes whenever a job's state

@@ -195,6 +195,8 @@ std::string FormatDuration(double seconds) {
   return buf;
 }
 
+json JsonNumberOrNull(double v) { return NumberOrNull(v); }
+
 json SweepSummaryJson(const SweepSummary& s) {
   return {{"sweep_id", s.id},
           {"name", s.name},

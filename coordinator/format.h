@@ -24,6 +24,9 @@ bool IsOutputFormat(const std::string& format);
 std::string FormatRanking(const std::vector<RankedConfigRow>& rows, const std::string& format,
                           size_t top, const std::string& metric);
 
+// `v` as a JSON number, or null when it is not finite (unknown).
+nlohmann::json JsonNumberOrNull(double v);
+
 // One sweep's state, counts, throughput and ETA as the JSON object that
 // `status --format json` prints and the dashboard's API serves.
 nlohmann::json SweepSummaryJson(const SweepSummary& s);
