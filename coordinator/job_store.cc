@@ -1,14 +1,18 @@
 #include "coordinator/job_store.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <future>
 
 #include <nlohmann/json.hpp>
 
 #include "common/catalog.h"
 #include "common/text_escape.h"
+#include "coordinator/checkpointer.h"
 #include "coordinator/database.h"
 #include "coordinator/metrics.h"
 
@@ -17,19 +21,48 @@ namespace {
 
 // At most this many callers' operations share one transaction.
 constexpr size_t kMaxGroupCommit = 512;
+// A report's lease renewal is written to the job's row only when it moves
+// the stored deadline by this much (or a tenth of the lease timeout, if
+// less); see JobStore::RenewLease.
+constexpr double kMaxRenewalStep = 5;
+// A checkpoint starts once the WAL holds this many pages (SQLite's own
+// automatic checkpoint's default).
+constexpr int kCheckpointPages = 1000;
+
+// One statement inserts up to this many points: a report's points cost one
+// statement run per 16 instead of one each.
+constexpr size_t kPointsPerInsert = 16;
+
+// "INSERT OR REPLACE ... VALUES (...), (...)" with n rows, 1 <= n <= 16;
+// the texts live as long as the program (prepared statements are cached by
+// their text's address).
+const char* InsertPointsSql(size_t n) {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> t(kPointsPerInsert + 1);
+    for (size_t rows = 1; rows <= kPointsPerInsert; ++rows) {
+      std::string sql =
+          "INSERT OR REPLACE INTO curve_points (job_id, attempt, step, elapsed_seconds, epoch, "
+          "loss, learning_rate) VALUES ";
+      for (size_t r = 0; r < rows; ++r) sql += r == 0 ? "(?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?)";
+      t[rows] = std::move(sql);
+    }
+    return t;
+  }();
+  return texts[n].c_str();
+}
 
 Status InsertPoints(Database* db, int64_t job_id, int64_t attempt,
                     const std::vector<CurvePoint>& points) {
-  if (points.empty()) return Status::OK();
-  Statement* st = nullptr;
-  GS_RETURN_IF_ERROR(db->Cached(
-      "INSERT OR REPLACE INTO curve_points (job_id, attempt, step, elapsed_seconds, epoch, loss, "
-      "learning_rate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-      &st));
-  for (const auto& p : points) {
-    st->Reset();
-    st->Bind(1, job_id).Bind(2, attempt).Bind(3, p.step).Bind(4, p.elapsed_seconds);
-    st->Bind(5, p.epoch).Bind(6, p.loss).Bind(7, p.learning_rate);
+  for (size_t first = 0; first < points.size(); first += kPointsPerInsert) {
+    const size_t n = std::min(kPointsPerInsert, points.size() - first);
+    Statement* st = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached(InsertPointsSql(n), &st));
+    for (size_t i = 0; i < n; ++i) {
+      const CurvePoint& p = points[first + i];
+      const int c = static_cast<int>(7 * i);
+      st->Bind(c + 1, job_id).Bind(c + 2, attempt).Bind(c + 3, p.step).Bind(c + 4, p.elapsed_seconds);
+      st->Bind(c + 5, p.epoch).Bind(c + 6, p.loss).Bind(c + 7, p.learning_rate);
+    }
     GS_RETURN_IF_ERROR(st->Run());
   }
   return Status::OK();
@@ -42,13 +75,14 @@ struct JobRow {
   int64_t attempts = 0;
   std::string worker_id;
   int64_t sweep_id = 0;
+  double lease_deadline = 0;   // as stored (0: none)
 };
 
 Status LoadJob(Database* db, int64_t job_id, JobRow* row) {
   Statement* st = nullptr;
   GS_RETURN_IF_ERROR(db->Cached(
-      "SELECT state, COALESCE(lease_id, ''), attempts, COALESCE(worker_id, ''), sweep_id "
-      "FROM jobs WHERE id = ?1",
+      "SELECT state, COALESCE(lease_id, ''), attempts, COALESCE(worker_id, ''), sweep_id, "
+      "COALESCE(lease_deadline, 0) FROM jobs WHERE id = ?1",
       &st));
   st->Bind(1, job_id);
   bool has = false;
@@ -60,6 +94,7 @@ Status LoadJob(Database* db, int64_t job_id, JobRow* row) {
   row->attempts = st->Int(2);
   row->worker_id = st->Text(3);
   row->sweep_id = st->Int(4);
+  row->lease_deadline = st->Double(5);
   st->Reset();
   return Status::OK();
 }
@@ -89,6 +124,7 @@ Status CheckLease(Database* db, int64_t job_id, const std::string& lease_id, dou
     reopen->Bind(1, lease_id);
     GS_RETURN_IF_ERROR(reopen->Run());
     row->state = "leased";
+    row->lease_deadline = now + lease_timeout;
     return Status::OK();
   }
   if (row->state == "cancelled")
@@ -180,6 +216,8 @@ struct JobStore::WriteOp {
   // Its caller waits here: a commit wakes the callers of its own batch, not
   // every caller waiting (thousands, under a cluster's load).
   std::condition_variable committed;
+  // Set for an asynchronous write (allocated, freed by the answer thread).
+  WriteCallback then;
 };
 
 JobStore::JobStore(const CoordinatorOptions& options, Clock* clock)
@@ -193,13 +231,23 @@ Status JobStore::Open(const CoordinatorOptions& options, Clock* clock,
   if (options.max_attempts < 1) return Status::InvalidArgument("max attempts must be at least 1");
   std::unique_ptr<JobStore> store(new JobStore(options, clock ? clock : SystemClock::Get()));
   GS_RETURN_IF_ERROR(Database::Open(options.db_path, false, &store->writer_db_));
+  GS_RETURN_IF_ERROR(Checkpointer::Start(options.db_path, store->writer_db_.get(),
+                                         kCheckpointPages, &store->checkpointer_));
   for (int i = 0; i < std::max(1, options.reader_connections); ++i) {
     std::unique_ptr<Database> reader;
     GS_RETURN_IF_ERROR(Database::Open(options.db_path, true, &reader));
     store->idle_readers_.push_back(reader.get());
     store->readers_.push_back(std::move(reader));
   }
-  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  // Named, for top -H, perf and /proc/PID/task/*/comm.
+  store->writer_ = std::thread([s = store.get()] {
+    pthread_setname_np(pthread_self(), "gs-writer");
+    s->WriterLoop();
+  });
+  store->answerer_ = std::thread([s = store.get()] {
+    pthread_setname_np(pthread_self(), "gs-answer");
+    s->AnswerLoop();
+  });
   *out = std::move(store);
   return Status::OK();
 }
@@ -209,16 +257,20 @@ JobStore::~JobStore() { Shutdown(); }
 void JobStore::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(write_mu_);
-    if (stopping_ && !writer_.joinable()) return;
+    if (stopping_ && !writer_.joinable() && !answerer_.joinable()) return;
     stopping_ = true;
   }
   write_cv_.notify_all();
-  {
-    std::lock_guard<std::mutex> lock(lease_mu_);
-    ++work_generation_;
-  }
-  lease_cv_.notify_all();
+  StopLeasing();
+  // The writer commits what is queued; then the answer thread answers it.
   if (writer_.joinable()) writer_.join();
+  checkpointer_.reset();
+  {
+    std::lock_guard<std::mutex> lock(answer_mu_);
+    answer_stop_ = true;
+  }
+  answer_cv_.notify_all();
+  if (answerer_.joinable()) answerer_.join();
 }
 
 Status JobStore::Write(std::function<Status(Database*)> fn) {
@@ -230,6 +282,58 @@ Status JobStore::Write(std::function<Status(Database*)> fn) {
   write_cv_.notify_one();
   op.committed.wait(lock, [&] { return op.done; });
   return op.result;
+}
+
+void JobStore::WriteAsync(std::function<Status(Database*)> fn, WriteCallback then) {
+  auto op = std::make_unique<WriteOp>();
+  op->fn = std::move(fn);
+  op->then = std::move(then);
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!stopping_) {
+      pending_.push_back(op.release());
+      write_cv_.notify_one();
+      return;
+    }
+  }
+  op->then(Status::Unavailable("coordinator is shutting down"));
+}
+
+void JobStore::AnswerLoop() {
+  while (true) {
+    LeaseWaiters::Clock::time_point next;
+    {
+      std::lock_guard<std::mutex> lock(lease_mu_);
+      next = waiters_.NextDeadline(tried_through_);
+    }
+    std::deque<WriteOp*> batch;
+    bool stop = false;
+    {
+      std::unique_lock<std::mutex> lock(answer_mu_);
+      // A waiter's deadline only counts once it has had a try, and every
+      // try ends with an answer here: the wait never needs cutting short.
+      auto ready = [&] { return !answers_.empty() || answer_stop_; };
+      if (next == LeaseWaiters::Clock::time_point::max()) answer_cv_.wait(lock, ready);
+      else answer_cv_.wait_until(lock, next, ready);
+      batch.swap(answers_);
+      stop = answer_stop_ && batch.empty();
+    }
+    for (WriteOp* op : batch) {
+      std::unique_ptr<WriteOp> owned(op);
+      op->then(op->result);
+    }
+    AnswerExpiredWaiters();
+    if (stop) return;
+  }
+}
+
+void JobStore::AnswerExpiredWaiters() {
+  std::vector<LeaseWaiters::Waiter> expired;
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    expired = waiters_.TakeExpired(LeaseWaiters::Clock::now(), tried_through_);
+  }
+  for (auto& w : expired) w.done(LeaseReply{});  // no job came in time
 }
 
 void JobStore::WriterLoop() {
@@ -246,7 +350,7 @@ void JobStore::WriterLoop() {
       }
     }
     const auto commit_start = std::chrono::steady_clock::now();
-    Status begin = db->Exec("BEGIN IMMEDIATE");
+    Status begin = db->ExecCached("BEGIN IMMEDIATE");
     for (size_t i = 0; i < batch.size(); ++i) {
       WriteOp* op = batch[i];
       if (!begin.ok()) {
@@ -254,7 +358,7 @@ void JobStore::WriterLoop() {
         continue;
       }
       // A savepoint per operation: one caller's failure leaves the others'.
-      Status sp = db->Exec("SAVEPOINT op");
+      Status sp = db->ExecCached("SAVEPOINT op");
       if (!sp.ok()) {
         op->result = sp;
         continue;
@@ -281,12 +385,12 @@ void JobStore::WriterLoop() {
         begin = cause;  // nothing more runs, and there is nothing to commit
         break;
       }
-      if (!op->result.ok()) db->Exec("ROLLBACK TO op");
-      db->Exec("RELEASE op");
+      if (!op->result.ok()) db->ExecCached("ROLLBACK TO op");
+      db->ExecCached("RELEASE op");
     }
     bool committed = false;
     if (begin.ok()) {
-      Status commit = db->Exec("COMMIT");
+      Status commit = db->ExecCached("COMMIT");
       committed = commit.ok();
       if (!commit.ok()) {
         db->Exec("ROLLBACK");
@@ -298,14 +402,28 @@ void JobStore::WriterLoop() {
       metrics_->ObserveCommit(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count(),
           batch.size(), committed);
+    std::vector<WriteOp*> answered;
     {
       // Under the lock: a woken caller returns (and its op is gone) only
       // once the lock is released, after the last touch of its op here.
       std::lock_guard<std::mutex> lock(write_mu_);
       for (WriteOp* op : batch) {
+        if (op->then) {
+          answered.push_back(op);
+          continue;
+        }
         op->done = true;
         op->committed.notify_one();
       }
+    }
+    if (!answered.empty()) {
+      // Answered on another thread, while this one goes on to the next
+      // transaction.
+      {
+        std::lock_guard<std::mutex> lock(answer_mu_);
+        answers_.insert(answers_.end(), answered.begin(), answered.end());
+      }
+      answer_cv_.notify_one();
     }
   }
 }
@@ -400,12 +518,6 @@ Status JobStore::SubmitSweep(const std::string& spec_json, int64_t* sweep_id, in
   return Status::OK();
 }
 
-Status JobStore::TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* leased) {
-  *has_job = false;
-  const double now = clock_->Now();
-  return Write([&](Database* db) { return LeaseInTransaction(db, worker, now, has_job, leased); });
-}
-
 Status JobStore::LeaseInTransaction(Database* db, const WorkerInfo& worker, double now,
                                     bool* has_job, LeasedJob* leased) {
   *has_job = false;
@@ -467,55 +579,179 @@ Status JobStore::LeaseInTransaction(Database* db, const WorkerInfo& worker, doub
 
 Status JobStore::LeaseJob(const WorkerInfo& worker, double wait_seconds, bool* has_job,
                           LeasedJob* leased) {
-  GS_RETURN_IF_ERROR(CheckWorker(worker));
-  wait_seconds = std::max(0.0, std::min(wait_seconds, options_.max_lease_wait_seconds));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds);
-  while (true) {
-    *has_job = false;
-    if (leasing_stopped_.load()) return Status::OK();  // draining for shutdown
-    uint64_t generation;
-    {
-      std::lock_guard<std::mutex> lock(lease_mu_);
-      generation = work_generation_;
-    }
-    GS_RETURN_IF_ERROR(TryLease(worker, has_job, leased));
-    if (*has_job) return Status::OK();
-    std::unique_lock<std::mutex> lock(lease_mu_);
-    {
-      std::lock_guard<std::mutex> wl(write_mu_);
-      if (stopping_) return Status::OK();
-    }
-    if (!lease_cv_.wait_until(lock, deadline, [&] { return work_generation_ != generation; }))
-      return Status::OK();  // timed out with no job
-  }
+  std::promise<LeaseReply> answer;
+  std::future<LeaseReply> reply = answer.get_future();
+  LeaseJobAsync(worker, wait_seconds, [&answer](LeaseReply r) { answer.set_value(std::move(r)); });
+  LeaseReply r = reply.get();
+  *has_job = r.has_job;
+  if (r.has_job) *leased = std::move(r.leased);
+  return r.status;
 }
+
+void JobStore::LeaseJobAsync(const WorkerInfo& worker, double wait_seconds, LeaseCallback done) {
+  Status valid = CheckWorker(worker);
+  if (!valid.ok()) return done(LeaseReply{valid});
+  if (!std::isfinite(wait_seconds)) wait_seconds = 0;
+  wait_seconds = std::max(0.0, std::min(wait_seconds, options_.max_lease_wait_seconds));
+  const auto deadline = LeaseWaiters::Clock::now() +
+                        std::chrono::duration_cast<LeaseWaiters::Clock::duration>(
+                            std::chrono::duration<double>(wait_seconds));
+  bool added = false, serve = false;
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    if (!leasing_stopped_.load()) {
+      // Every lease goes through the queue of waiters: first come, first
+      // served, and one write leases to many.
+      waiters_.Add(worker, deadline, std::move(done));
+      added = true;
+      serve = !serve_scheduled_;
+      serve_scheduled_ = true;
+    }
+  }
+  if (!added) return done(LeaseReply{});  // draining for shutdown: no new lease
+  if (serve) ServeWaiters();
+}
+
+void JobStore::ServeWaiters() {
+  struct Served {
+    LeaseWaiters::Waiter waiter;
+    LeaseReply reply;
+  };
+  auto served = std::make_shared<std::vector<Served>>();
+  WriteAsync(
+      [this, served](Database* db) -> Status {
+        uint64_t through = 0;
+        {
+          std::lock_guard<std::mutex> lock(lease_mu_);
+          serve_scheduled_ = false;  // a waiter or a job from now on queues another serve
+          through = waiters_.last_seq();
+        }
+        const double now = clock_->Now();
+        while (true) {
+          LeaseWaiters::Waiter w;
+          {
+            std::lock_guard<std::mutex> lock(lease_mu_);
+            if (leasing_stopped_.load() || !waiters_.PopFront(&w)) break;
+          }
+          served->push_back({std::move(w), LeaseReply{}});
+          LeaseReply& r = served->back().reply;
+          // A savepoint per lease: one that fails (a job that cannot be
+          // built) takes nothing from the others.
+          GS_RETURN_IF_ERROR(db->ExecCached("SAVEPOINT lease_one"));
+          Status s = LeaseInTransaction(db, served->back().waiter.worker, now, &r.has_job, &r.leased);
+          if (!db->TransactionOpen()) return s.ok() ? Status::Internal("the transaction was rolled back") : s;
+          if (!s.ok()) {
+            db->ExecCached("ROLLBACK TO lease_one");
+            r = LeaseReply{s};
+          }
+          db->ExecCached("RELEASE lease_one");
+          if (s.ok() && !r.has_job) {
+            // Nothing queued: this one waits on, in its place, and so do
+            // those behind it.
+            std::lock_guard<std::mutex> lock(lease_mu_);
+            waiters_.PutBack(std::move(served->back().waiter));
+            served->pop_back();
+            break;
+          }
+        }
+        std::lock_guard<std::mutex> lock(lease_mu_);
+        tried_through_ = std::max(tried_through_, through);
+        return Status::OK();
+      },
+      [served](const Status& committed) {
+        for (Served& s : *served) {
+          // A transaction that did not commit leased nothing: worth a retry.
+          if (!committed.ok()) s.reply = LeaseReply{committed};
+          s.waiter.done(std::move(s.reply));
+        }
+      });
+}
+
+namespace {
+
+// Waits for an asynchronous write's answer.
+Status AwaitWrite(const std::function<void(JobStore::WriteCallback)>& start) {
+  std::promise<Status> answer;
+  std::future<Status> result = answer.get_future();
+  start([&answer](const Status& s) { answer.set_value(s); });
+  return result.get();
+}
+
+LeaseReply AwaitLease(const std::function<void(LeaseCallback)>& start) {
+  std::promise<LeaseReply> answer;
+  std::future<LeaseReply> result = answer.get_future();
+  start([&answer](LeaseReply r) { answer.set_value(std::move(r)); });
+  return result.get();
+}
+
+}  // namespace
 
 Status JobStore::ReportProgress(int64_t job_id, const std::string& lease_id,
                                 const std::vector<CurvePoint>& points) {
-  GS_RETURN_IF_ERROR(CheckPoints(points, options_.max_points_per_report));
-  const double now = clock_->Now();
-  return Write([&](Database* db) -> Status {
-    JobRow row;
-    GS_RETURN_IF_ERROR(CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row));
-    GS_RETURN_IF_ERROR(InsertPoints(db, job_id, row.attempts, points));
-    Statement* st = nullptr;
-    GS_RETURN_IF_ERROR(db->Cached("UPDATE jobs SET lease_deadline = ?2 WHERE id = ?1", &st));
-    st->Bind(1, job_id).Bind(2, now + options_.lease_timeout_seconds);
-    return st->Run();
+  return AwaitWrite([&](WriteCallback done) {
+    ReportProgressAsync(job_id, lease_id, points, std::move(done));
   });
+}
+
+void JobStore::ReportProgressAsync(int64_t job_id, std::string lease_id,
+                                   std::vector<CurvePoint> points, WriteCallback done) {
+  Status valid = CheckPoints(points, options_.max_points_per_report);
+  if (!valid.ok()) return done(valid);
+  const double now = clock_->Now();
+  WriteAsync(
+      [this, job_id, lease_id = std::move(lease_id), points = std::move(points),
+       now](Database* db) -> Status {
+        JobRow row;
+        GS_RETURN_IF_ERROR(
+            CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row));
+        GS_RETURN_IF_ERROR(InsertPoints(db, job_id, row.attempts, points));
+        return RenewLease(db, job_id, lease_id, row.lease_deadline, now);
+      },
+      std::move(done));
+}
+
+Status JobStore::RenewLease(Database* db, int64_t job_id, const std::string& lease_id,
+                            double stored_deadline, double now) {
+  const double deadline = now + options_.lease_timeout_seconds;
+  const double step = std::min(kMaxRenewalStep, options_.lease_timeout_seconds / 10);
+  if (deadline - stored_deadline < step) {
+    // Rewriting the job's row at every report was a third of the pages a
+    // cluster's reports wrote: the later deadline waits here, and
+    // ExpireLeases reads it before it expires anything.
+    renewals_[job_id] = Renewal{lease_id, deadline};
+    return Status::OK();
+  }
+  renewals_.erase(job_id);
+  Statement* st = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached("UPDATE jobs SET lease_deadline = ?2 WHERE id = ?1", &st));
+  st->Bind(1, job_id).Bind(2, deadline);
+  return st->Run();
 }
 
 Status JobStore::CompleteJob(int64_t job_id, const std::string& lease_id, const JobResult& r,
                              const std::vector<CurvePoint>& points) {
-  GS_RETURN_IF_ERROR(CheckPoints(points, options_.max_points_per_report));
-  if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
+  return AwaitWrite([&](WriteCallback done) {
+    CompleteJobAsync(job_id, lease_id, r, points, std::move(done));
+  });
+}
+
+void JobStore::CompleteJobAsync(int64_t job_id, std::string lease_id, JobResult r,
+                                std::vector<CurvePoint> points, WriteCallback done) {
+  Status valid = CheckPoints(points, options_.max_points_per_report);
+  if (valid.ok() && lease_id.empty()) valid = Status::InvalidArgument("lease_id is empty");
+  if (!valid.ok()) return done(valid);
   const double now = clock_->Now();
-  bool repeated = false;
-  GS_RETURN_IF_ERROR(Write([&](Database* db) {
-    return CompleteInTransaction(db, job_id, lease_id, r, points, now, &repeated);
-  }));
-  if (metrics_ != nullptr && !repeated) metrics_->CountCompletion(r.diverged);
-  return Status::OK();
+  const bool diverged = r.diverged;
+  auto repeated = std::make_shared<bool>(false);
+  WriteAsync(
+      [this, job_id, lease_id = std::move(lease_id), r = std::move(r), points = std::move(points),
+       now, repeated](Database* db) {
+        return CompleteInTransaction(db, job_id, lease_id, r, points, now, repeated.get());
+      },
+      [this, done = std::move(done), repeated, diverged](const Status& s) {
+        if (s.ok() && metrics_ != nullptr && !*repeated) metrics_->CountCompletion(diverged);
+        done(s);
+      });
 }
 
 Status JobStore::CompleteInTransaction(Database* db, int64_t job_id, const std::string& lease_id,
@@ -567,6 +803,7 @@ Status JobStore::CompleteInTransaction(Database* db, int64_t job_id, const std::
   if (row.lease_id != lease_id && !row.lease_id.empty())
     GS_RETURN_IF_ERROR(EndLease(db, row.lease_id, "superseded", now));
   GS_RETURN_IF_ERROR(EndLease(db, lease_id, "completed", now));
+  renewals_.erase(job_id);
   GS_RETURN_IF_ERROR(InsertPoints(db, job_id, attempt, points));
   Statement* st = nullptr;
   GS_RETURN_IF_ERROR(db->Cached(
@@ -591,43 +828,66 @@ Status JobStore::CompleteInTransaction(Database* db, int64_t job_id, const std::
 Status JobStore::CompleteAndLease(int64_t job_id, const std::string& lease_id, const JobResult& r,
                                   const std::vector<CurvePoint>& points, const WorkerInfo& worker,
                                   bool* has_job, LeasedJob* leased) {
-  *has_job = false;
-  GS_RETURN_IF_ERROR(CheckPoints(points, options_.max_points_per_report));
-  if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
-  GS_RETURN_IF_ERROR(CheckWorker(worker));
+  LeaseReply reply = AwaitLease([&](LeaseCallback done) {
+    CompleteAndLeaseAsync(job_id, lease_id, r, points, worker, std::move(done));
+  });
+  *has_job = reply.has_job;
+  if (reply.has_job) *leased = std::move(reply.leased);
+  return reply.status;
+}
+
+void JobStore::CompleteAndLeaseAsync(int64_t job_id, std::string lease_id, JobResult r,
+                                     std::vector<CurvePoint> points, WorkerInfo worker,
+                                     LeaseCallback done) {
+  Status valid = CheckPoints(points, options_.max_points_per_report);
+  if (valid.ok() && lease_id.empty()) valid = Status::InvalidArgument("lease_id is empty");
+  if (valid.ok()) valid = CheckWorker(worker);
+  if (!valid.ok()) return done(LeaseReply{valid});
   const double now = clock_->Now();
-  bool repeated = false;
-  GS_RETURN_IF_ERROR(Write([&](Database* db) -> Status {
-    repeated = false;
-    GS_RETURN_IF_ERROR(CompleteInTransaction(db, job_id, lease_id, r, points, now, &repeated));
-    if (repeated) {
-      // The first call's reply was lost: the lease it gave (in the same
-      // transaction, so at the completion's time) is handed out again.
-      bool found = false;
-      GS_RETURN_IF_ERROR(RedeliverLease(db, worker, lease_id, &found, leased));
-      if (found) {
-        *has_job = true;
+  const bool diverged = r.diverged;
+  struct State {
+    bool repeated = false;
+    LeaseReply reply;
+  };
+  auto state = std::make_shared<State>();
+  WriteAsync(
+      [this, job_id, lease_id = std::move(lease_id), r = std::move(r), points = std::move(points),
+       worker = std::move(worker), now, state](Database* db) -> Status {
+        State& st = *state;
+        st = State();
+        GS_RETURN_IF_ERROR(
+            CompleteInTransaction(db, job_id, lease_id, r, points, now, &st.repeated));
+        if (st.repeated) {
+          // The first call's reply was lost: the lease it gave (in the same
+          // transaction, so at the completion's time) is handed out again.
+          bool found = false;
+          GS_RETURN_IF_ERROR(RedeliverLease(db, worker, lease_id, &found, &st.reply.leased));
+          if (found) {
+            st.reply.has_job = true;
+            return Status::OK();
+          }
+        }
+        if (leasing_stopped_.load()) return Status::OK();
+        // The lease half in a savepoint of its own: if it fails (a job that
+        // cannot be built), the completion stands and nothing is leased.
+        GS_RETURN_IF_ERROR(db->ExecCached("SAVEPOINT lease_half"));
+        Status lease = LeaseInTransaction(db, worker, now, &st.reply.has_job, &st.reply.leased);
+        if (!db->TransactionOpen()) return lease;  // rolled back whole: the batch fails
+        if (!lease.ok()) {
+          st.reply.has_job = false;
+          db->ExecCached("ROLLBACK TO lease_half");
+        }
+        db->ExecCached("RELEASE lease_half");
         return Status::OK();
-      }
-    }
-    if (leasing_stopped_.load()) return Status::OK();
-    // The lease half in a savepoint of its own: if it fails (a job that
-    // cannot be built), the completion stands and nothing is leased.
-    GS_RETURN_IF_ERROR(db->Exec("SAVEPOINT lease_half"));
-    Status lease = LeaseInTransaction(db, worker, now, has_job, leased);
-    if (!db->TransactionOpen()) return lease;  // rolled back whole: the batch fails
-    if (!lease.ok()) {
-      *has_job = false;
-      db->Exec("ROLLBACK TO lease_half");
-    }
-    db->Exec("RELEASE lease_half");
-    return Status::OK();
-  }));
-  if (metrics_ != nullptr && !repeated) metrics_->CountCompletion(r.diverged);
-  // No waiting here when nothing is queued: a lease is only ever given in
-  // the completion's transaction (which is how a repeated call finds it);
-  // the worker long-polls with LeaseJob.
-  return Status::OK();
+      },
+      [this, done = std::move(done), state, diverged](const Status& s) {
+        if (!s.ok()) return done(LeaseReply{s});
+        if (metrics_ != nullptr && !state->repeated) metrics_->CountCompletion(diverged);
+        // No waiting here when nothing is queued: a lease is only ever given
+        // in the completion's transaction (which is how a repeated call
+        // finds it); the worker long-polls with LeaseJob.
+        done(std::move(state->reply));
+      });
 }
 
 Status JobStore::RedeliverLease(Database* db, const WorkerInfo& worker,
@@ -680,6 +940,7 @@ Status JobStore::ReleaseJob(int64_t job_id, const std::string& lease_id) {
     pts->Bind(1, job_id).Bind(2, row.attempts);
     GS_RETURN_IF_ERROR(pts->Run());
     GS_RETURN_IF_ERROR(EndLease(db, lease_id, "released", now));
+    renewals_.erase(job_id);
     Statement* st = nullptr;
     GS_RETURN_IF_ERROR(db->Cached(
         "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_id = NULL, "
@@ -718,16 +979,23 @@ Status JobStore::RetrySweep(int64_t sweep_id, int64_t* requeued) {
 }
 
 void JobStore::WakeLeaseWaiters() {
+  bool serve = false;
   {
     std::lock_guard<std::mutex> lock(lease_mu_);
-    ++work_generation_;
+    serve = !waiters_.empty() && !serve_scheduled_;
+    if (serve) serve_scheduled_ = true;
   }
-  lease_cv_.notify_all();
+  if (serve) ServeWaiters();
 }
 
 void JobStore::StopLeasing() {
-  leasing_stopped_.store(true);
-  WakeLeaseWaiters();
+  std::vector<LeaseWaiters::Waiter> waiting;
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    leasing_stopped_.store(true);
+    waiting = waiters_.TakeAll();
+  }
+  for (auto& w : waiting) w.done(LeaseReply{});
 }
 
 Status JobStore::FailJob(int64_t job_id, const std::string& lease_id, const std::string& error,
@@ -741,6 +1009,7 @@ Status JobStore::FailJob(int64_t job_id, const std::string& lease_id, const std:
     GS_RETURN_IF_ERROR(CheckLease(db, job_id, lease_id, now, options_.lease_timeout_seconds, &row));
     *will_retry = row.attempts < options_.max_attempts;
     GS_RETURN_IF_ERROR(EndLease(db, lease_id, "failed", now));
+    renewals_.erase(job_id);
     Statement* st = nullptr;
     GS_RETURN_IF_ERROR(db->Cached(
         "UPDATE jobs SET state = ?2, error = ?3, lease_deadline = NULL, "
@@ -811,7 +1080,23 @@ Status JobStore::ExpireLeases(int* expired) {
         "UPDATE jobs SET state = ?2, error = ?3, lease_deadline = NULL, "
         "finished_at = CASE WHEN ?2 = 'failed' THEN ?4 ELSE NULL END WHERE id = ?1",
         &up));
+    Statement* renew = nullptr;
+    GS_RETURN_IF_ERROR(db->Cached("UPDATE jobs SET lease_deadline = ?2 WHERE id = ?1", &renew));
+    int kept = 0;
     for (const auto& e : list) {
+      auto renewal = renewals_.find(e.id);
+      if (renewal != renewals_.end()) {
+        const Renewal r = renewal->second;
+        renewals_.erase(renewal);
+        if (r.lease_id == e.lease && r.deadline >= now) {
+          // Renewed by a report since the stored deadline: not expired.
+          renew->Reset();
+          renew->Bind(1, e.id).Bind(2, r.deadline);
+          GS_RETURN_IF_ERROR(renew->Run());
+          ++kept;
+          continue;
+        }
+      }
       bool retry = e.attempts < options_.max_attempts;
       up->Reset();
       up->Bind(1, e.id).Bind(2, std::string(retry ? "queued" : "failed"));
@@ -823,7 +1108,7 @@ Status JobStore::ExpireLeases(int* expired) {
       GS_RETURN_IF_ERROR(EndLease(db, e.lease, "expired", now));
       if (retry) ++requeued;
     }
-    *expired = static_cast<int>(list.size());
+    *expired = static_cast<int>(list.size()) - kept;
     return Status::OK();
   }));
   if (metrics_ != nullptr && *expired > 0) metrics_->CountLeaseExpiries(*expired, *expired - requeued);

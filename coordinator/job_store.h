@@ -1,11 +1,20 @@
 // JobStore: the coordinator's state — sweeps, jobs and their leases, curves —
 // kept in one SQLite file. Every acknowledged change is durable: writes run on
 // one writer thread that commits several callers' operations in one
-// transaction (group commit) and returns to each caller only after the
-// commit's fsync. Reads use a separate connection (WAL lets them run beside
-// the writer).
+// transaction (group commit) and answers each caller only after the commit's
+// fsync. Reads use a separate connection (WAL lets them run beside the
+// writer).
 //
-// Thread-safe: every public method may be called from any thread.
+// The calls a cluster's workers make most (lease, report, complete) also
+// come in an asynchronous form: the caller's thread only queues the write,
+// and the answer comes later as a callback, on the store's answer thread
+// (or at once on the caller's thread, for a request refused before any
+// write). A waiting long-poll holds no thread. The gRPC service uses these;
+// the blocking forms wait for the same answer.
+//
+// Thread-safe: every public method may be called from any thread, except
+// that a callback must not call a blocking method (it would wait for its
+// own thread).
 #ifndef GRIDSEARCH_COORDINATOR_JOB_STORE_H_
 #define GRIDSEARCH_COORDINATOR_JOB_STORE_H_
 
@@ -20,34 +29,24 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/job.h"
 #include "common/status.h"
 #include "common/sweep_spec.h"
 #include "coordinator/clock.h"
+#include "coordinator/lease_waiters.h"
 #include "coordinator/options.h"
 #include "coordinator/ranking.h"
 #include "coordinator/tables.h"
 
 namespace gridsearch {
 
+class Checkpointer;
 class CoordinatorMetrics;
 class Database;
 struct WorkerCounts;
-
-struct WorkerInfo {
-  std::string id;
-  std::string hostname;
-  std::string device;
-  std::string software;
-};
-
-struct LeasedJob {
-  JobSpec job;
-  std::string lease_id;
-  double lease_timeout_seconds = 0;
-};
 
 struct SweepSummary {
   int64_t id = 0;
@@ -81,14 +80,20 @@ class JobStore {
   Status SubmitSweep(const std::string& spec_json, int64_t* sweep_id, int64_t* total_jobs,
                      int64_t* configurations);
 
+  using WriteCallback = std::function<void(const Status&)>;
+
   // Leases the oldest queued job, waiting up to wait_seconds for one.
-  // *has_job is false when none came in time (or on shutdown).
+  // *has_job is false when none came in time (or on shutdown). Waiting
+  // workers are served in the order they came.
   Status LeaseJob(const WorkerInfo& worker, double wait_seconds, bool* has_job, LeasedJob* leased);
+  void LeaseJobAsync(const WorkerInfo& worker, double wait_seconds, LeaseCallback done);
 
   // Stores curve points and renews the lease. FailedPrecondition when
   // lease_id is not the job's current lease (the worker must stop the job).
   Status ReportProgress(int64_t job_id, const std::string& lease_id,
                         const std::vector<CurvePoint>& points);
+  void ReportProgressAsync(int64_t job_id, std::string lease_id, std::vector<CurvePoint> points,
+                           WriteCallback done);
 
   // Records the job's result exactly once. Accepted from the current lease,
   // and from an earlier lease of the job (a result that arrives after its
@@ -96,6 +101,8 @@ class JobStore {
   // Repeating an acknowledged completion is harmless (OK, nothing changes).
   Status CompleteJob(int64_t job_id, const std::string& lease_id, const JobResult& result,
                      const std::vector<CurvePoint>& points);
+  void CompleteJobAsync(int64_t job_id, std::string lease_id, JobResult result,
+                        std::vector<CurvePoint> points, WriteCallback done);
 
   // CompleteJob, then LeaseJob for `worker`, in one round trip and one
   // transaction (one commit for both halves). A refused completion leases
@@ -107,6 +114,9 @@ class JobStore {
   Status CompleteAndLease(int64_t job_id, const std::string& lease_id, const JobResult& result,
                           const std::vector<CurvePoint>& points, const WorkerInfo& worker,
                           bool* has_job, LeasedJob* leased);
+  void CompleteAndLeaseAsync(int64_t job_id, std::string lease_id, JobResult result,
+                             std::vector<CurvePoint> points, WorkerInfo worker,
+                             LeaseCallback done);
 
   // Requeues the job (attempts permitting) or marks it failed with `error`.
   Status FailJob(int64_t job_id, const std::string& lease_id, const std::string& error,
@@ -163,9 +173,18 @@ class JobStore {
 
   // Runs `fn` in the writer's current transaction; returns after the commit.
   Status Write(std::function<Status(Database*)> fn);
+  // The same without waiting: `then` gets the result after the commit, on
+  // the answer thread (at once, on this thread, when the store is stopping).
+  void WriteAsync(std::function<Status(Database*)> fn, WriteCallback then);
   void WriterLoop();
+  // Runs the callbacks of committed asynchronous writes, and answers
+  // long-polls whose wait is over.
+  void AnswerLoop();
+  void AnswerExpiredWaiters();
+  // One write that leases jobs to waiting workers, oldest first, until the
+  // queue is empty. Called with serve_scheduled_ just set.
+  void ServeWaiters();
   Status SpecFor(Database* db, int64_t sweep_id, std::shared_ptr<const SweepSpec>* spec);
-  Status TryLease(const WorkerInfo& worker, bool* has_job, LeasedJob* leased);
   // The halves of the writes above, inside the caller's transaction.
   Status LeaseInTransaction(Database* db, const WorkerInfo& worker, double now, bool* has_job,
                             LeasedJob* leased);
@@ -174,6 +193,10 @@ class JobStore {
                                double now, bool* repeated);
   Status RedeliverLease(Database* db, const WorkerInfo& worker, const std::string& completed_lease,
                         bool* found, LeasedJob* leased);
+  // A report's renewal of its lease to now + the lease timeout (writer
+  // thread only).
+  Status RenewLease(Database* db, int64_t job_id, const std::string& lease_id,
+                    double stored_deadline, double now);
   std::string NewLeaseId();
   void WakeLeaseWaiters();
 
@@ -182,11 +205,27 @@ class JobStore {
   CoordinatorMetrics* metrics_ = nullptr;
 
   std::unique_ptr<Database> writer_db_;   // owned by the writer thread
+  std::unique_ptr<Checkpointer> checkpointer_;   // the writer's WAL, copied back beside it
   std::thread writer_;
   std::mutex write_mu_;
   std::condition_variable write_cv_;      // work for the writer
   std::deque<WriteOp*> pending_;
   bool stopping_ = false;
+
+  // Lease renewals not yet written to the jobs' rows (the writer thread's
+  // own): a report writes its renewal only when it moves the stored
+  // deadline by a few seconds; ExpireLeases reads these first.
+  struct Renewal {
+    std::string lease_id;
+    double deadline = 0;
+  };
+  std::unordered_map<int64_t, Renewal> renewals_;
+
+  std::thread answerer_;
+  std::mutex answer_mu_;
+  std::condition_variable answer_cv_;
+  std::deque<WriteOp*> answers_;          // committed asynchronous writes
+  bool answer_stop_ = false;
 
   // Read-only connections; WAL lets them read beside the writer and each other.
   class ReaderLease;
@@ -196,8 +235,9 @@ class JobStore {
   std::vector<Database*> idle_readers_;              // guarded by read_mu_
 
   std::mutex lease_mu_;
-  std::condition_variable lease_cv_;      // a job may be available
-  uint64_t work_generation_ = 0;
+  LeaseWaiters waiters_;                  // guarded by lease_mu_
+  bool serve_scheduled_ = false;          // a ServeWaiters write is queued
+  uint64_t tried_through_ = 0;            // waiters up to this one have had a try
   std::atomic<bool> leasing_stopped_{false};
 
   std::mutex spec_mu_;

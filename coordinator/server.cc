@@ -1,5 +1,6 @@
 #include "coordinator/server.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -104,7 +105,10 @@ Status CoordinatorServer::Start(const CoordinatorOptions& options, Clock* clock,
     if (!options.http_url_file.empty())
       GS_RETURN_IF_ERROR(WriteFileAtomically(options.http_url_file, s->http_->url() + "\n"));
   }
-  s->reaper_ = std::thread([p = s.get()] { p->ReaperLoop(); });
+  s->reaper_ = std::thread([p = s.get()] {
+    pthread_setname_np(pthread_self(), "gs-leases");
+    p->ReaperLoop();
+  });
   *out = std::move(s);
   return Status::OK();
 }

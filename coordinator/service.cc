@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <future>
 
 #include <grpcpp/grpcpp.h>
 
@@ -46,6 +48,81 @@ void FillSummary(const SweepSummary& s, v1::SweepStatus* out) {
   out->set_dataset(s.dataset);
 }
 
+using Done = std::function<void(const grpc::Status&)>;
+
+WorkerInfo Worker(const v1::LeaseJobRequest& req) {
+  return WorkerInfo{req.worker_id(), req.hostname(), req.device(), req.software()};
+}
+
+// A lease's long-poll: never past the caller's own deadline, which could
+// not receive the job.
+double Wait(const grpc::ServerContextBase* ctx, const v1::LeaseJobRequest& req) {
+  double wait = req.wait_seconds();
+  if (!std::isfinite(wait) || wait < 0) wait = 0;
+  auto remaining = ctx->deadline() - std::chrono::system_clock::now();
+  double client_left = std::chrono::duration<double>(remaining).count() - 1.0;
+  if (client_left < wait) wait = std::max(0.0, client_left);
+  return wait;
+}
+
+void FillLease(const LeaseReply& r, v1::LeaseJobResponse* resp) {
+  resp->set_found(r.has_job);
+  if (!r.has_job) return;
+  ToProto(r.leased.job, resp->mutable_job());
+  resp->set_lease_id(r.leased.lease_id);
+  resp->set_lease_timeout_seconds(r.leased.lease_timeout_seconds);
+}
+
+// The workers' calls, transport aside: each validates its request, starts
+// the store's write and, once it is committed, fills the response and calls
+// `done` (on the store's answer thread, or at once for a refused request).
+
+void StartLeaseJob(JobStore* store, double wait, const v1::LeaseJobRequest& req,
+                   v1::LeaseJobResponse* resp, Done done) {
+  store->LeaseJobAsync(Worker(req), wait, [resp, done = std::move(done)](LeaseReply r) {
+    if (!r.status.ok()) return done(ToGrpc(r.status));
+    FillLease(r, resp);
+    done(grpc::Status::OK);
+  });
+}
+
+void StartReportProgress(JobStore* store, const v1::ReportProgressRequest& req,
+                         v1::ReportProgressResponse* resp, Done done) {
+  const double timeout = store->options().lease_timeout_seconds;
+  store->ReportProgressAsync(req.job_id(), req.lease_id(), PointsFromProto(req.points()),
+                             [resp, timeout, done = std::move(done)](const Status& s) {
+                               if (!s.ok()) return done(ToGrpc(s));
+                               resp->set_lease_timeout_seconds(timeout);
+                               done(grpc::Status::OK);
+                             });
+}
+
+void StartCompleteJob(JobStore* store, const v1::CompleteJobRequest& req, Done done) {
+  store->CompleteJobAsync(req.job_id(), req.lease_id(), FromProto(req.metrics()),
+                          PointsFromProto(req.points()),
+                          [done = std::move(done)](const Status& s) { done(ToGrpc(s)); });
+}
+
+void StartCompleteAndLease(JobStore* store, const v1::CompleteAndLeaseRequest& req,
+                           v1::LeaseJobResponse* resp, Done done) {
+  const v1::CompleteJobRequest& c = req.complete();
+  store->CompleteAndLeaseAsync(c.job_id(), c.lease_id(), FromProto(c.metrics()),
+                               PointsFromProto(c.points()), Worker(req.lease()),
+                               [resp, done = std::move(done)](LeaseReply r) {
+                                 if (!r.status.ok()) return done(ToGrpc(r.status));
+                                 FillLease(r, resp);
+                                 done(grpc::Status::OK);
+                               });
+}
+
+// Waits for a started call's answer.
+grpc::Status Blocking(const std::function<void(Done)>& start) {
+  std::promise<grpc::Status> answer;
+  std::future<grpc::Status> status = answer.get_future();
+  start([&answer](const grpc::Status& s) { answer.set_value(s); });
+  return status.get();
+}
+
 }  // namespace
 
 // Refuses the call unless it carries the coordinator's token.
@@ -57,12 +134,18 @@ void FillSummary(const SweepSummary& s, v1::SweepStatus* out) {
 
 // Each handler checks the caller's token, validates its request, calls the
 // store and maps its Status.
-class CoordinatorServiceImpl final : public v1::Coordinator::Service {
+// Every method blocking; the served class below takes the workers' calls
+// onto the callback API.
+class CoordinatorServiceImpl : public v1::Coordinator::Service {
  public:
-  CoordinatorServiceImpl(JobStore* store, std::string token)
-      : store_(store), expected_("Bearer " + token), check_(!token.empty()) {}
+  // (Default-constructible, as gRPC's callback wrappers need.)
+  void Init(JobStore* store, const std::string& token) {
+    store_ = store;
+    expected_ = "Bearer " + token;
+    check_ = !token.empty();
+  }
 
-  grpc::Status Authorize(grpc::ServerContext* ctx, const char* method) {
+  grpc::Status Authorize(const grpc::ServerContextBase* ctx, const char* method) {
     if (!check_) return grpc::Status::OK;
     const auto& md = ctx->client_metadata();
     auto it = md.find("authorization");
@@ -121,42 +204,25 @@ class CoordinatorServiceImpl final : public v1::Coordinator::Service {
   grpc::Status LeaseJob(grpc::ServerContext* ctx, const v1::LeaseJobRequest* req,
                         v1::LeaseJobResponse* resp) override {
     GS_AUTHORIZE(ctx, "LeaseJob");
-    bool has_job = false;
-    LeasedJob leased;
-    Status st = store_->LeaseJob(Worker(*req), Wait(ctx, *req), &has_job, &leased);
-    if (!st.ok()) return ToGrpc(st);
-    FillLease(has_job, leased, resp);
-    return grpc::Status::OK;
+    return Blocking([&](Done done) { StartLeaseJob(store_, Wait(ctx, *req), *req, resp, done); });
   }
 
   grpc::Status CompleteAndLease(grpc::ServerContext* ctx, const v1::CompleteAndLeaseRequest* req,
                                 v1::LeaseJobResponse* resp) override {
     GS_AUTHORIZE(ctx, "CompleteAndLease");
-    const v1::CompleteJobRequest& c = req->complete();
-    bool has_job = false;
-    LeasedJob leased;
-    Status st = store_->CompleteAndLease(c.job_id(), c.lease_id(), FromProto(c.metrics()),
-                                         PointsFromProto(c.points()), Worker(req->lease()),
-                                         &has_job, &leased);
-    if (!st.ok()) return ToGrpc(st);
-    FillLease(has_job, leased, resp);
-    return grpc::Status::OK;
+    return Blocking([&](Done done) { StartCompleteAndLease(store_, *req, resp, done); });
   }
 
   grpc::Status ReportProgress(grpc::ServerContext* ctx, const v1::ReportProgressRequest* req,
                               v1::ReportProgressResponse* resp) override {
     GS_AUTHORIZE(ctx, "ReportProgress");
-    Status st = store_->ReportProgress(req->job_id(), req->lease_id(), PointsFromProto(req->points()));
-    if (!st.ok()) return ToGrpc(st);
-    resp->set_lease_timeout_seconds(store_->options().lease_timeout_seconds);
-    return grpc::Status::OK;
+    return Blocking([&](Done done) { StartReportProgress(store_, *req, resp, done); });
   }
 
   grpc::Status CompleteJob(grpc::ServerContext* ctx, const v1::CompleteJobRequest* req,
                            v1::CompleteJobResponse*) override {
     GS_AUTHORIZE(ctx, "CompleteJob");
-    return ToGrpc(store_->CompleteJob(req->job_id(), req->lease_id(), FromProto(req->metrics()),
-                                      PointsFromProto(req->points())));
+    return Blocking([&](Done done) { StartCompleteJob(store_, *req, done); });
   }
 
   grpc::Status FailJob(grpc::ServerContext* ctx, const v1::FailJobRequest* req,
@@ -233,39 +299,79 @@ class CoordinatorServiceImpl final : public v1::Coordinator::Service {
     return grpc::Status::OK;
   }
 
- private:
-  static WorkerInfo Worker(const v1::LeaseJobRequest& req) {
-    return WorkerInfo{req.worker_id(), req.hostname(), req.device(), req.software()};
-  }
-
-  // A lease's long-poll: never past the caller's own deadline, which could
-  // not receive the job.
-  static double Wait(grpc::ServerContext* ctx, const v1::LeaseJobRequest& req) {
-    double wait = req.wait_seconds();
-    if (!std::isfinite(wait) || wait < 0) wait = 0;
-    auto remaining = ctx->deadline() - std::chrono::system_clock::now();
-    double client_left = std::chrono::duration<double>(remaining).count() - 1.0;
-    if (client_left < wait) wait = std::max(0.0, client_left);
-    return wait;
-  }
-
-  static void FillLease(bool has_job, const LeasedJob& leased, v1::LeaseJobResponse* resp) {
-    resp->set_found(has_job);
-    if (!has_job) return;
-    ToProto(leased.job, resp->mutable_job());
-    resp->set_lease_id(leased.lease_id);
-    resp->set_lease_timeout_seconds(leased.lease_timeout_seconds);
-  }
-
-  JobStore* store_;
-  const std::string expected_;
-  const bool check_;
+ protected:
+  JobStore* store_ = nullptr;
+  std::string expected_;
+  bool check_ = false;
 };
 
+// The served service: the workers' calls on gRPC's callback API, so that a
+// call waiting for its commit, or a long-poll waiting for a job, holds no
+// thread (thousands of workers are thousands of such calls); the others on
+// the synchronous API's threads (a table can take a while to compute).
+using WorkerCallsOnCallbacks = v1::Coordinator::WithCallbackMethod_LeaseJob<
+    v1::Coordinator::WithCallbackMethod_ReportProgress<v1::Coordinator::WithCallbackMethod_CompleteJob<
+        v1::Coordinator::WithCallbackMethod_CompleteAndLease<CoordinatorServiceImpl>>>>;
 
-std::unique_ptr<v1::Coordinator::Service> MakeCoordinatorService(JobStore* store,
-                                                                std::string token) {
-  return std::make_unique<CoordinatorServiceImpl>(store, std::move(token));
+class CallbackCoordinatorService final : public WorkerCallsOnCallbacks {
+ public:
+  grpc::ServerUnaryReactor* LeaseJob(grpc::CallbackServerContext* ctx,
+                                     const v1::LeaseJobRequest* req,
+                                     v1::LeaseJobResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::Status auth = Authorize(ctx, "LeaseJob");
+    if (!auth.ok()) reactor->Finish(auth);
+    else StartLeaseJob(store_, Wait(ctx, *req), *req, resp, FinishWith(reactor));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* ReportProgress(grpc::CallbackServerContext* ctx,
+                                           const v1::ReportProgressRequest* req,
+                                           v1::ReportProgressResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::Status auth = Authorize(ctx, "ReportProgress");
+    if (!auth.ok()) reactor->Finish(auth);
+    else StartReportProgress(store_, *req, resp, FinishWith(reactor));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx,
+                                        const v1::CompleteJobRequest* req,
+                                        v1::CompleteJobResponse*) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::Status auth = Authorize(ctx, "CompleteJob");
+    if (!auth.ok()) reactor->Finish(auth);
+    else StartCompleteJob(store_, *req, FinishWith(reactor));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* CompleteAndLease(grpc::CallbackServerContext* ctx,
+                                             const v1::CompleteAndLeaseRequest* req,
+                                             v1::LeaseJobResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::Status auth = Authorize(ctx, "CompleteAndLease");
+    if (!auth.ok()) reactor->Finish(auth);
+    else StartCompleteAndLease(store_, *req, resp, FinishWith(reactor));
+    return reactor;
+  }
+
+ private:
+  static Done FinishWith(grpc::ServerUnaryReactor* reactor) {
+    return [reactor](const grpc::Status& s) { reactor->Finish(s); };
+  }
+};
+
+std::unique_ptr<grpc::Service> MakeCoordinatorService(JobStore* store, const std::string& token) {
+  auto service = std::make_unique<CallbackCoordinatorService>();
+  service->Init(store, token);
+  return service;
+}
+
+std::unique_ptr<v1::Coordinator::Service> MakeBlockingCoordinatorService(JobStore* store,
+                                                                        const std::string& token) {
+  auto service = std::make_unique<CoordinatorServiceImpl>();
+  service->Init(store, token);
+  return service;
 }
 
 }  // namespace gridsearch

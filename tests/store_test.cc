@@ -2,9 +2,13 @@
 // rejection, completion exactly once, failure retries, cancellation, restart.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <future>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "coordinator/database.h"
@@ -528,6 +532,133 @@ TEST_F(StoreTest, StopLeasingEndsLongPollsAtOnce) {
   Submit();  // other calls still work while draining
   ASSERT_TRUE(store_->LeaseJob({"w", "", "", ""}, 0, &has, &job).ok());
   EXPECT_FALSE(has);
+}
+
+// A report moves the lease's deadline whether or not it rewrites the job's
+// row: a renewal kept in memory still keeps the lease, exactly to its
+// deadline, and one that moves the deadline far enough is written.
+TEST_F(StoreTest, EveryReportRenewsItsLeaseExactlyWhetherOrNotItIsWritten) {
+  Submit();
+  LeasedJob job = Lease("w1");  // deadline t0 + 10
+  const std::string id = std::to_string(job.job.job_id);
+  const std::string leased_deadline = Query("SELECT lease_deadline FROM jobs WHERE id = " + id);
+  std::vector<CurvePoint> pts = {{0.1, 1, 0.01, 2.3, 0.1}};
+  clock_.Advance(0.5);
+  ASSERT_TRUE(store_->ReportProgress(job.job.job_id, job.lease_id, pts).ok());  // to t0 + 10.5
+  // Half a second is less than the step (a tenth of the 10-s timeout): not written.
+  EXPECT_EQ(Query("SELECT lease_deadline FROM jobs WHERE id = " + id), leased_deadline);
+  clock_.Advance(9.8);  // t0 + 10.3: past the stored deadline, not the renewed one
+  int expired = -1;
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  EXPECT_EQ(expired, 0);
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + id), "leased");
+  clock_.Advance(0.3);  // t0 + 10.6: past the renewed deadline too
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  EXPECT_EQ(expired, 1);
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + id), "queued");
+
+  // A report that moves the deadline by the step or more writes it.
+  LeasedJob again = Lease("w2");
+  const double before = std::stod(Query("SELECT lease_deadline FROM jobs WHERE id = " + id));
+  clock_.Advance(2);
+  pts[0].step = 2;
+  ASSERT_TRUE(store_->ReportProgress(again.job.job_id, again.lease_id, pts).ok());
+  EXPECT_DOUBLE_EQ(std::stod(Query("SELECT lease_deadline FROM jobs WHERE id = " + id)), before + 2);
+  // It expires at that deadline.
+  clock_.Advance(10.5);
+  ASSERT_TRUE(store_->ExpireLeases(&expired).ok());
+  EXPECT_EQ(expired, 1);
+}
+
+// Many long-polls at once, as a cluster's workers wait: none holds a thread,
+// every one is answered exactly once, jobs go to the earliest waiters first,
+// the others get "no job" when their wait is over.
+TEST_F(StoreTest, ManyAsynchronousLongPollsAreServedInOrderAndEachAnsweredOnce) {
+  constexpr int kWaiters = 300;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> answers(kWaiters, 0);
+  std::vector<std::string> leased_by;  // the waiters that got a job, in answer order
+  std::vector<int64_t> jobs;
+  int answered = 0;
+  for (int i = 0; i < kWaiters; ++i) {
+    // The first 200 wait up to 20 s; the last 100 only 0.3 s.
+    const double wait = i < 200 ? 20 : 0.3;
+    store_->LeaseJobAsync({"w" + std::to_string(i), "", "", ""}, wait, [&, i](LeaseReply r) {
+      std::lock_guard<std::mutex> lock(mu);
+      EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+      ++answers[i];
+      if (r.has_job) {
+        leased_by.push_back("w" + std::to_string(i));
+        jobs.push_back(r.leased.job.job_id);
+      }
+      ++answered;
+      cv.notify_all();
+    });
+  }
+  {
+    // The short waits end with no job; the long ones still wait.
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answered == 100; }));
+    for (int i = 200; i < kWaiters; ++i) EXPECT_EQ(answers[i], 1) << i;
+    EXPECT_TRUE(leased_by.empty());
+  }
+  Submit();  // 6 jobs: to the 6 earliest waiters
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answered == 106; }));
+    EXPECT_EQ(leased_by, (std::vector<std::string>{"w0", "w1", "w2", "w3", "w4", "w5"}));
+    std::sort(jobs.begin(), jobs.end());
+    EXPECT_EQ(std::unique(jobs.begin(), jobs.end()), jobs.end());
+  }
+  store_->StopLeasing();  // the rest are answered at once, with no job
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answered == kWaiters; }));
+  for (int i = 0; i < kWaiters; ++i) EXPECT_EQ(answers[i], 1) << i;
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE state = 'leased'"), "6");
+  EXPECT_EQ(Query("SELECT COUNT(DISTINCT worker_id) FROM leases"), "6");
+}
+
+// A job handed back wakes a waiter; a refused request is answered at once,
+// on the caller's thread; closing the store answers whoever still waits.
+TEST_F(StoreTest, AsynchronousCallsAreAnsweredWhateverHappens) {
+  Submit();
+  std::vector<LeasedJob> held;
+  for (int i = 0; i < 6; ++i) held.push_back(Lease("w" + std::to_string(i)));
+  std::promise<LeaseReply> waiting;
+  store_->LeaseJobAsync({"late", "", "", ""}, 20,
+                        [&](LeaseReply r) { waiting.set_value(std::move(r)); });
+  ASSERT_TRUE(store_->ReleaseJob(held[2].job.job_id, held[2].lease_id).ok());
+  auto got = waiting.get_future();
+  ASSERT_EQ(got.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  LeaseReply r = got.get();
+  ASSERT_TRUE(r.status.ok());
+  ASSERT_TRUE(r.has_job);
+  EXPECT_EQ(r.leased.job.job_id, held[2].job.job_id);
+
+  bool answered_inline = false;
+  store_->ReportProgressAsync(held[0].job.job_id, held[0].lease_id, {{0.1, 0, 1, NAN, 0.1}},
+                              [&](const Status& s) {
+                                EXPECT_EQ(s.code(), Status::kInvalidArgument) << s.ToString();
+                                answered_inline = true;
+                              });
+  EXPECT_TRUE(answered_inline);  // step 0 is refused before any write
+  store_->LeaseJobAsync({"", "", "", ""}, 5, [&](LeaseReply r) {
+    EXPECT_EQ(r.status.code(), Status::kInvalidArgument);
+    answered_inline = false;
+  });
+  EXPECT_FALSE(answered_inline);
+
+  std::promise<LeaseReply> at_close;
+  store_->LeaseJobAsync({"last", "", "", ""}, 20,
+                        [&](LeaseReply r) { at_close.set_value(std::move(r)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto start = std::chrono::steady_clock::now();
+  store_.reset();
+  auto closed = at_close.get_future();
+  ASSERT_EQ(closed.wait_for(std::chrono::seconds(1)), std::future_status::ready);
+  EXPECT_FALSE(closed.get().has_job);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5);
 }
 
 // Every sweep's summary as it was computed before the counts were kept

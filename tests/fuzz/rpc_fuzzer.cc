@@ -72,7 +72,7 @@ class World {
       std::fprintf(stderr, "rpc_fuzzer: %s\n", s.ToString().c_str());
       std::abort();
     }
-    service_ = MakeCoordinatorService(store_.get(), "");
+    service_ = MakeBlockingCoordinatorService(store_.get(), "");
     runs_ = 0;
     job_id = 0;
     lease_id = "none yet";

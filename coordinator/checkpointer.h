@@ -1,0 +1,52 @@
+// Checkpointer: copies the writer's WAL back into the database file on a
+// thread and connection of its own. Left to the writer (SQLite's automatic
+// checkpoint, every 1,000 pages), that copying ran inside a commit, and under
+// a cluster's load it was a good part of the writer's time; here it runs
+// beside the writer, which goes on committing. PASSIVE checkpoints never
+// wait for, or block, the writer or a reader.
+#ifndef GRIDSEARCH_COORDINATOR_CHECKPOINTER_H_
+#define GRIDSEARCH_COORDINATOR_CHECKPOINTER_H_
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "coordinator/database.h"
+
+namespace gridsearch {
+
+class Checkpointer {
+ public:
+  // Takes over the checkpoints of `writer` (not owned, outlives this): one
+  // starts once its WAL holds `wal_pages` pages or more.
+  static Status Start(const std::string& path, Database* writer, int wal_pages,
+                      std::unique_ptr<Checkpointer>* out);
+  // Stops after the checkpoint in progress (the last connection to close
+  // the file checkpoints what is left).
+  ~Checkpointer();
+
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+ private:
+  Checkpointer() = default;
+  // SQLite's WAL hook: runs on the writer's thread after each commit.
+  static int OnCommit(void* self, sqlite3* db, const char* name, int wal_pages);
+  void Loop();
+
+  std::unique_ptr<Database> db_;   // its own connection
+  Database* writer_ = nullptr;
+  int wal_pages_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false;
+  bool stop_ = false;
+};
+
+}  // namespace gridsearch
+
+#endif  // GRIDSEARCH_COORDINATOR_CHECKPOINTER_H_
