@@ -318,46 +318,39 @@ class CallbackCoordinatorService final : public WorkerCallsOnCallbacks {
   grpc::ServerUnaryReactor* LeaseJob(grpc::CallbackServerContext* ctx,
                                      const v1::LeaseJobRequest* req,
                                      v1::LeaseJobResponse* resp) override {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    grpc::Status auth = Authorize(ctx, "LeaseJob");
-    if (!auth.ok()) reactor->Finish(auth);
-    else StartLeaseJob(store_, Wait(ctx, *req), *req, resp, FinishWith(reactor));
-    return reactor;
+    return Serve(ctx, "LeaseJob",
+                 [&](Done done) { StartLeaseJob(store_, Wait(ctx, *req), *req, resp, done); });
   }
 
   grpc::ServerUnaryReactor* ReportProgress(grpc::CallbackServerContext* ctx,
                                            const v1::ReportProgressRequest* req,
                                            v1::ReportProgressResponse* resp) override {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    grpc::Status auth = Authorize(ctx, "ReportProgress");
-    if (!auth.ok()) reactor->Finish(auth);
-    else StartReportProgress(store_, *req, resp, FinishWith(reactor));
-    return reactor;
+    return Serve(ctx, "ReportProgress",
+                 [&](Done done) { StartReportProgress(store_, *req, resp, done); });
   }
 
   grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx,
                                         const v1::CompleteJobRequest* req,
                                         v1::CompleteJobResponse*) override {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    grpc::Status auth = Authorize(ctx, "CompleteJob");
-    if (!auth.ok()) reactor->Finish(auth);
-    else StartCompleteJob(store_, *req, FinishWith(reactor));
-    return reactor;
+    return Serve(ctx, "CompleteJob", [&](Done done) { StartCompleteJob(store_, *req, done); });
   }
 
   grpc::ServerUnaryReactor* CompleteAndLease(grpc::CallbackServerContext* ctx,
                                              const v1::CompleteAndLeaseRequest* req,
                                              v1::LeaseJobResponse* resp) override {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    grpc::Status auth = Authorize(ctx, "CompleteAndLease");
-    if (!auth.ok()) reactor->Finish(auth);
-    else StartCompleteAndLease(store_, *req, resp, FinishWith(reactor));
-    return reactor;
+    return Serve(ctx, "CompleteAndLease",
+                 [&](Done done) { StartCompleteAndLease(store_, *req, resp, done); });
   }
 
  private:
-  static Done FinishWith(grpc::ServerUnaryReactor* reactor) {
-    return [reactor](const grpc::Status& s) { reactor->Finish(s); };
+  // Checks the token, then starts the call; its answer finishes the RPC.
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, const char* method,
+                                  const std::function<void(Done)>& start) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::Status auth = Authorize(ctx, method);
+    if (!auth.ok()) reactor->Finish(auth);
+    else start([reactor](const grpc::Status& s) { reactor->Finish(s); });
+    return reactor;
   }
 };
 
