@@ -133,6 +133,14 @@ Status CheckLease(Database* db, int64_t job_id, const std::string& lease_id, dou
   return Status::FailedPrecondition("job " + std::to_string(job_id) + " is already " + row->state);
 }
 
+// Moves a leased job's deadline (a renewal written to its row).
+Status SetLeaseDeadline(Database* db, int64_t job_id, double deadline) {
+  Statement* st = nullptr;
+  GS_RETURN_IF_ERROR(db->Cached("UPDATE jobs SET lease_deadline = ?2 WHERE id = ?1", &st));
+  st->Bind(1, job_id).Bind(2, deadline);
+  return st->Run();
+}
+
 // Closes a lease in the history with its outcome.
 Status EndLease(Database* db, const std::string& lease_id, const char* outcome, double now) {
   if (lease_id.empty()) return Status::OK();
@@ -161,6 +169,14 @@ Status CheckPoints(const std::vector<CurvePoint>& points, int max_points) {
       return Status::InvalidArgument("points[" + std::to_string(i) +
                                      "].epoch must be finite and non-negative");
   }
+  return Status::OK();
+}
+
+// What a completion must carry before anything is written.
+Status CheckCompletion(const std::string& lease_id, const std::vector<CurvePoint>& points,
+                       int max_points) {
+  GS_RETURN_IF_ERROR(CheckPoints(points, max_points));
+  if (lease_id.empty()) return Status::InvalidArgument("lease_id is empty");
   return Status::OK();
 }
 
@@ -577,12 +593,29 @@ Status JobStore::LeaseInTransaction(Database* db, const WorkerInfo& worker, doub
   return Status::OK();
 }
 
+namespace {
+
+// Waits for an asynchronous write's answer.
+Status AwaitWrite(const std::function<void(JobStore::WriteCallback)>& start) {
+  std::promise<Status> answer;
+  std::future<Status> result = answer.get_future();
+  start([&answer](const Status& s) { answer.set_value(s); });
+  return result.get();
+}
+
+LeaseReply AwaitLease(const std::function<void(LeaseCallback)>& start) {
+  std::promise<LeaseReply> answer;
+  std::future<LeaseReply> result = answer.get_future();
+  start([&answer](LeaseReply r) { answer.set_value(std::move(r)); });
+  return result.get();
+}
+
+}  // namespace
+
 Status JobStore::LeaseJob(const WorkerInfo& worker, double wait_seconds, bool* has_job,
                           LeasedJob* leased) {
-  std::promise<LeaseReply> answer;
-  std::future<LeaseReply> reply = answer.get_future();
-  LeaseJobAsync(worker, wait_seconds, [&answer](LeaseReply r) { answer.set_value(std::move(r)); });
-  LeaseReply r = reply.get();
+  LeaseReply r = AwaitLease(
+      [&](LeaseCallback done) { LeaseJobAsync(worker, wait_seconds, std::move(done)); });
   *has_job = r.has_job;
   if (r.has_job) *leased = std::move(r.leased);
   return r.status;
@@ -667,25 +700,6 @@ void JobStore::ServeWaiters() {
       });
 }
 
-namespace {
-
-// Waits for an asynchronous write's answer.
-Status AwaitWrite(const std::function<void(JobStore::WriteCallback)>& start) {
-  std::promise<Status> answer;
-  std::future<Status> result = answer.get_future();
-  start([&answer](const Status& s) { answer.set_value(s); });
-  return result.get();
-}
-
-LeaseReply AwaitLease(const std::function<void(LeaseCallback)>& start) {
-  std::promise<LeaseReply> answer;
-  std::future<LeaseReply> result = answer.get_future();
-  start([&answer](LeaseReply r) { answer.set_value(std::move(r)); });
-  return result.get();
-}
-
-}  // namespace
-
 Status JobStore::ReportProgress(int64_t job_id, const std::string& lease_id,
                                 const std::vector<CurvePoint>& points) {
   return AwaitWrite([&](WriteCallback done) {
@@ -722,10 +736,7 @@ Status JobStore::RenewLease(Database* db, int64_t job_id, const std::string& lea
     return Status::OK();
   }
   renewals_.erase(job_id);
-  Statement* st = nullptr;
-  GS_RETURN_IF_ERROR(db->Cached("UPDATE jobs SET lease_deadline = ?2 WHERE id = ?1", &st));
-  st->Bind(1, job_id).Bind(2, deadline);
-  return st->Run();
+  return SetLeaseDeadline(db, job_id, deadline);
 }
 
 Status JobStore::CompleteJob(int64_t job_id, const std::string& lease_id, const JobResult& r,
@@ -737,8 +748,7 @@ Status JobStore::CompleteJob(int64_t job_id, const std::string& lease_id, const 
 
 void JobStore::CompleteJobAsync(int64_t job_id, std::string lease_id, JobResult r,
                                 std::vector<CurvePoint> points, WriteCallback done) {
-  Status valid = CheckPoints(points, options_.max_points_per_report);
-  if (valid.ok() && lease_id.empty()) valid = Status::InvalidArgument("lease_id is empty");
+  Status valid = CheckCompletion(lease_id, points, options_.max_points_per_report);
   if (!valid.ok()) return done(valid);
   const double now = clock_->Now();
   const bool diverged = r.diverged;
@@ -839,8 +849,7 @@ Status JobStore::CompleteAndLease(int64_t job_id, const std::string& lease_id, c
 void JobStore::CompleteAndLeaseAsync(int64_t job_id, std::string lease_id, JobResult r,
                                      std::vector<CurvePoint> points, WorkerInfo worker,
                                      LeaseCallback done) {
-  Status valid = CheckPoints(points, options_.max_points_per_report);
-  if (valid.ok() && lease_id.empty()) valid = Status::InvalidArgument("lease_id is empty");
+  Status valid = CheckCompletion(lease_id, points, options_.max_points_per_report);
   if (valid.ok()) valid = CheckWorker(worker);
   if (!valid.ok()) return done(LeaseReply{valid});
   const double now = clock_->Now();
@@ -915,10 +924,8 @@ Status JobStore::RedeliverLease(Database* db, const WorkerInfo& worker,
   GS_RETURN_IF_ERROR(SpecFor(db, sweep_id, &spec));
   GS_RETURN_IF_ERROR(MakeJobSpec(*spec, optimizer, params_json, seed, &leased->job));
   // Handed out again now: its deadline starts again too.
-  Statement* renew = nullptr;
-  GS_RETURN_IF_ERROR(db->Cached("UPDATE jobs SET lease_deadline = ?2 WHERE id = ?1", &renew));
-  renew->Bind(1, job_id).Bind(2, clock_->Now() + options_.lease_timeout_seconds);
-  GS_RETURN_IF_ERROR(renew->Run());
+  GS_RETURN_IF_ERROR(
+      SetLeaseDeadline(db, job_id, clock_->Now() + options_.lease_timeout_seconds));
   leased->job.job_id = job_id;
   leased->job.sweep_id = sweep_id;
   leased->job.attempt = attempt;
@@ -1080,8 +1087,6 @@ Status JobStore::ExpireLeases(int* expired) {
         "UPDATE jobs SET state = ?2, error = ?3, lease_deadline = NULL, "
         "finished_at = CASE WHEN ?2 = 'failed' THEN ?4 ELSE NULL END WHERE id = ?1",
         &up));
-    Statement* renew = nullptr;
-    GS_RETURN_IF_ERROR(db->Cached("UPDATE jobs SET lease_deadline = ?2 WHERE id = ?1", &renew));
     int kept = 0;
     for (const auto& e : list) {
       auto renewal = renewals_.find(e.id);
@@ -1090,9 +1095,7 @@ Status JobStore::ExpireLeases(int* expired) {
         renewals_.erase(renewal);
         if (r.lease_id == e.lease && r.deadline >= now) {
           // Renewed by a report since the stored deadline: not expired.
-          renew->Reset();
-          renew->Bind(1, e.id).Bind(2, r.deadline);
-          GS_RETURN_IF_ERROR(renew->Run());
+          GS_RETURN_IF_ERROR(SetLeaseDeadline(db, e.id, r.deadline));
           ++kept;
           continue;
         }

@@ -65,12 +65,19 @@ double Wait(const grpc::ServerContextBase* ctx, const v1::LeaseJobRequest& req) 
   return wait;
 }
 
-void FillLease(const LeaseReply& r, v1::LeaseJobResponse* resp) {
-  resp->set_found(r.has_job);
-  if (!r.has_job) return;
-  ToProto(r.leased.job, resp->mutable_job());
-  resp->set_lease_id(r.leased.lease_id);
-  resp->set_lease_timeout_seconds(r.leased.lease_timeout_seconds);
+// The answer to a lease (LeaseJob, CompleteAndLease): its error, or the
+// job (if any) in `resp`.
+LeaseCallback AnswerLease(v1::LeaseJobResponse* resp, Done done) {
+  return [resp, done = std::move(done)](LeaseReply r) {
+    if (!r.status.ok()) return done(ToGrpc(r.status));
+    resp->set_found(r.has_job);
+    if (r.has_job) {
+      ToProto(r.leased.job, resp->mutable_job());
+      resp->set_lease_id(r.leased.lease_id);
+      resp->set_lease_timeout_seconds(r.leased.lease_timeout_seconds);
+    }
+    done(grpc::Status::OK);
+  };
 }
 
 // The workers' calls, transport aside: each validates its request, starts
@@ -79,11 +86,7 @@ void FillLease(const LeaseReply& r, v1::LeaseJobResponse* resp) {
 
 void StartLeaseJob(JobStore* store, double wait, const v1::LeaseJobRequest& req,
                    v1::LeaseJobResponse* resp, Done done) {
-  store->LeaseJobAsync(Worker(req), wait, [resp, done = std::move(done)](LeaseReply r) {
-    if (!r.status.ok()) return done(ToGrpc(r.status));
-    FillLease(r, resp);
-    done(grpc::Status::OK);
-  });
+  store->LeaseJobAsync(Worker(req), wait, AnswerLease(resp, std::move(done)));
 }
 
 void StartReportProgress(JobStore* store, const v1::ReportProgressRequest& req,
@@ -108,11 +111,7 @@ void StartCompleteAndLease(JobStore* store, const v1::CompleteAndLeaseRequest& r
   const v1::CompleteJobRequest& c = req.complete();
   store->CompleteAndLeaseAsync(c.job_id(), c.lease_id(), FromProto(c.metrics()),
                                PointsFromProto(c.points()), Worker(req.lease()),
-                               [resp, done = std::move(done)](LeaseReply r) {
-                                 if (!r.status.ok()) return done(ToGrpc(r.status));
-                                 FillLease(r, resp);
-                                 done(grpc::Status::OK);
-                               });
+                               AnswerLease(resp, std::move(done)));
 }
 
 // Waits for a started call's answer.
