@@ -234,6 +234,8 @@ struct JobStore::WriteOp {
   std::condition_variable committed;
   // Set for an asynchronous write (allocated, freed by the answer thread).
   WriteCallback then;
+  // Its transaction committed: its result holds once the WAL is synced.
+  bool written = false;
 };
 
 JobStore::JobStore(const CoordinatorOptions& options, Clock* clock)
@@ -247,6 +249,10 @@ Status JobStore::Open(const CoordinatorOptions& options, Clock* clock,
   if (options.max_attempts < 1) return Status::InvalidArgument("max attempts must be at least 1");
   std::unique_ptr<JobStore> store(new JobStore(options, clock ? clock : SystemClock::Get()));
   GS_RETURN_IF_ERROR(Database::Open(options.db_path, false, &store->writer_db_));
+  // Commits are made durable by the answer thread's WalSync, before anyone
+  // is answered, while the writer goes on (see wal_sync.h).
+  GS_RETURN_IF_ERROR(store->writer_db_->Exec("PRAGMA synchronous=NORMAL"));
+  store->wal_sync_ = std::make_unique<WalSync>(options.db_path);
   GS_RETURN_IF_ERROR(Checkpointer::Start(options.db_path, store->writer_db_.get(),
                                          kCheckpointPages, &store->checkpointer_));
   for (int i = 0; i < std::max(1, options.reader_connections); ++i) {
@@ -334,13 +340,45 @@ void JobStore::AnswerLoop() {
       batch.swap(answers_);
       stop = answer_stop_ && batch.empty();
     }
-    for (WriteOp* op : batch) {
-      std::unique_ptr<WriteOp> owned(op);
-      op->then(op->result);
-    }
+    if (!batch.empty()) AnswerWritten(batch);
     AnswerExpiredWaiters();
     if (stop) return;
   }
+}
+
+void JobStore::AnswerWritten(const std::deque<WriteOp*>& batch) {
+  // One flush for every commit written so far; nobody hears of a commit
+  // before it is on the disk.
+  bool written = false;
+  for (WriteOp* op : batch) written = written || op->written;
+  if (written) {
+    const auto sync_start = std::chrono::steady_clock::now();
+    const Status synced = wal_sync_->Sync();
+    if (metrics_ != nullptr)
+      metrics_->ObserveWalSync(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - sync_start).count(),
+          synced.ok());
+    if (!synced.ok()) {
+      std::fprintf(stderr, "coordinator: %s\n", synced.ToString().c_str());
+      for (WriteOp* op : batch)
+        if (op->written && op->result.ok()) op->result = synced;
+    }
+  }
+  std::vector<std::unique_ptr<WriteOp>> asynchronous;
+  {
+    // Under the lock: a woken caller returns (and its op is gone) only
+    // once the lock is released, after the last touch of its op here.
+    std::lock_guard<std::mutex> lock(write_mu_);
+    for (WriteOp* op : batch) {
+      if (op->then) {
+        asynchronous.emplace_back(op);
+        continue;
+      }
+      op->done = true;
+      op->committed.notify_one();
+    }
+  }
+  for (auto& op : asynchronous) op->then(op->result);
 }
 
 void JobStore::AnswerExpiredWaiters() {
@@ -418,29 +456,14 @@ void JobStore::WriterLoop() {
       metrics_->ObserveCommit(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count(),
           batch.size(), committed);
-    std::vector<WriteOp*> answered;
+    for (WriteOp* op : batch) op->written = committed;
+    // Made durable and answered on another thread, while this one goes on
+    // to the next transaction.
     {
-      // Under the lock: a woken caller returns (and its op is gone) only
-      // once the lock is released, after the last touch of its op here.
-      std::lock_guard<std::mutex> lock(write_mu_);
-      for (WriteOp* op : batch) {
-        if (op->then) {
-          answered.push_back(op);
-          continue;
-        }
-        op->done = true;
-        op->committed.notify_one();
-      }
+      std::lock_guard<std::mutex> lock(answer_mu_);
+      answers_.insert(answers_.end(), batch.begin(), batch.end());
     }
-    if (!answered.empty()) {
-      // Answered on another thread, while this one goes on to the next
-      // transaction.
-      {
-        std::lock_guard<std::mutex> lock(answer_mu_);
-        answers_.insert(answers_.end(), answered.begin(), answered.end());
-      }
-      answer_cv_.notify_one();
-    }
+    answer_cv_.notify_one();
   }
 }
 

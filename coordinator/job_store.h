@@ -40,6 +40,7 @@
 #include "coordinator/options.h"
 #include "coordinator/ranking.h"
 #include "coordinator/tables.h"
+#include "coordinator/wal_sync.h"
 
 namespace gridsearch {
 
@@ -177,9 +178,11 @@ class JobStore {
   // the answer thread (at once, on this thread, when the store is stopping).
   void WriteAsync(std::function<Status(Database*)> fn, WriteCallback then);
   void WriterLoop();
-  // Runs the callbacks of committed asynchronous writes, and answers
+  // Answers written operations once their commits are durable, and
   // long-polls whose wait is over.
   void AnswerLoop();
+  // Syncs the WAL if any of `batch` committed, then answers all of it.
+  void AnswerWritten(const std::deque<WriteOp*>& batch);
   void AnswerExpiredWaiters();
   // One write that leases jobs to waiting workers, oldest first, until the
   // queue is empty. Called with serve_scheduled_ just set.
@@ -206,6 +209,7 @@ class JobStore {
 
   std::unique_ptr<Database> writer_db_;   // owned by the writer thread
   std::unique_ptr<Checkpointer> checkpointer_;   // the writer's WAL, copied back beside it
+  std::unique_ptr<WalSync> wal_sync_;     // the writer's commits made durable, on the answer thread
   std::thread writer_;
   std::mutex write_mu_;
   std::condition_variable write_cv_;      // work for the writer
@@ -224,7 +228,7 @@ class JobStore {
   std::thread answerer_;
   std::mutex answer_mu_;
   std::condition_variable answer_cv_;
-  std::deque<WriteOp*> answers_;          // committed asynchronous writes
+  std::deque<WriteOp*> answers_;          // written, to be made durable and answered
   bool answer_stop_ = false;
 
   // Read-only connections; WAL lets them read beside the writer and each other.

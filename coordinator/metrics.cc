@@ -63,7 +63,8 @@ CoordinatorMetrics::CoordinatorMetrics() : registry_(std::make_shared<prometheus
                         .Register(reg);
   commit_seconds_ = &BuildHistogram()
                          .Name("gridsearch_sqlite_commit_seconds")
-                         .Help("Time of one group commit, from BEGIN to the durable COMMIT")
+                         .Help("Time of one group commit, from BEGIN to COMMIT (written to the "
+                               "WAL; durable at the next WAL sync)")
                          .Register(reg)
                          .Add({}, LatencyBuckets());
   commit_operations_ = &BuildHistogram()
@@ -76,6 +77,18 @@ CoordinatorMetrics::CoordinatorMetrics() : registry_(std::make_shared<prometheus
                           .Help("Group commits that failed (a full disk, an I/O error)")
                           .Register(reg)
                           .Add({});
+  wal_sync_seconds_ = &BuildHistogram()
+                           .Name("gridsearch_sqlite_wal_sync_seconds")
+                           .Help("Time of one flush of the WAL to the disk, which makes every "
+                                 "commit written before it durable; callers are answered after it")
+                           .Register(reg)
+                           .Add({}, LatencyBuckets());
+  wal_sync_failures_ = &BuildCounter()
+                            .Name("gridsearch_sqlite_wal_sync_failures_total")
+                            .Help("WAL flushes that failed (an I/O error): their commits' callers "
+                                  "were answered with an error")
+                            .Register(reg)
+                            .Add({});
   auto& completions = BuildCounter()
                           .Name("gridsearch_job_completions_total")
                           .Help("Jobs that finished, by outcome (done, diverged)")
@@ -113,6 +126,11 @@ void CoordinatorMetrics::ObserveCommit(double seconds, size_t operations, bool o
   commit_seconds_->Observe(seconds);
   commit_operations_->Observe(static_cast<double>(operations));
   if (!ok) commit_failures_->Increment();
+}
+
+void CoordinatorMetrics::ObserveWalSync(double seconds, bool ok) {
+  wal_sync_seconds_->Observe(seconds);
+  if (!ok) wal_sync_failures_->Increment();
 }
 
 void CoordinatorMetrics::CountCompletion(bool diverged) {

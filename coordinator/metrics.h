@@ -44,6 +44,8 @@ class CoordinatorMetrics {
   void ObserveHttp(const std::string& route, double seconds, int status);
   // One group commit: its duration (BEGIN to COMMIT) and operations.
   void ObserveCommit(double seconds, size_t operations, bool ok);
+  // One flush of the WAL to the disk, making the commits before it durable.
+  void ObserveWalSync(double seconds, bool ok);
   // A job finished: done or diverged (a repeated completion is not counted).
   void CountCompletion(bool diverged);
   // A worker reported a failure; `final`: the job is failed, not retried.
@@ -64,6 +66,8 @@ class CoordinatorMetrics {
   prometheus::Histogram* commit_seconds_;
   prometheus::Histogram* commit_operations_;
   prometheus::Counter* commit_failures_;
+  prometheus::Histogram* wal_sync_seconds_;
+  prometheus::Counter* wal_sync_failures_;
   prometheus::Counter* completions_done_;
   prometheus::Counter* completions_diverged_;
   prometheus::Counter* failures_retried_;

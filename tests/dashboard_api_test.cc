@@ -3,6 +3,7 @@
 // into a real SQLite file. Every table the API serves is compared with what
 // `gridsearch <command> --db FILE --format json` prints for the same sweep.
 #include <string>
+#include <cstdlib>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -313,8 +314,15 @@ TEST_F(DashboardApiTest, EveryEndpointAgreesWithTheCliOnARealSweep) {
         "# TYPE gridsearch_rpc_duration_seconds histogram",
         "gridsearch_rpc_duration_seconds_count{method=\"SubmitSweep\"} 1",
         "# TYPE gridsearch_sqlite_commit_seconds histogram",
-        "gridsearch_sqlite_group_commit_operations_bucket", "gridsearch_workers_active 1"})
+        "gridsearch_sqlite_group_commit_operations_bucket", "gridsearch_workers_active 1",
+        "# TYPE gridsearch_sqlite_wal_sync_seconds histogram",
+        "gridsearch_sqlite_wal_sync_failures_total 0"})
     EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  // Every answered write waited for a flush of the WAL.
+  const std::string syncs = "gridsearch_sqlite_wal_sync_seconds_count ";
+  const size_t at = text.find(syncs);
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_GE(std::atof(text.c_str() + at + syncs.size()), 1.0) << text;
   EXPECT_NE(text.find("gridsearch_rpc_duration_seconds_count{method=\"LeaseJob\"}"),
             std::string::npos);
   EXPECT_NE(text.find("gridsearch_http_requests_total{route=\"/api/v1/sweeps/:id\",status=\"404\"}"),
