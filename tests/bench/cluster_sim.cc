@@ -12,15 +12,17 @@
 // from the start); once every worker holds a job and one flush interval has
 // passed, --seconds of this traffic are measured (steady). Then, unless
 // --saturate 0, the same reports go back to back for --saturate seconds
-// (each worker's next flush as soon as its last is answered, at most
-// --inflight calls in flight, once the steady window's calls are answered):
-// the coordinator's capacity.
+// (each worker's next flush as soon as its last is answered, so up to one
+// call per worker in flight, or --inflight if given, once the steady
+// window's calls are answered): the coordinator's capacity. A cap well
+// under the number of workers measures the client's concurrency instead:
+// the coordinator then waits for calls between commits.
 //
 // Printed: sustained reports/s, points/s and completions/s; client-side
 // p50/p99/p999 per RPC; the coordinator's CPU seconds per 1,000 RPCs
 // (/proc/PID/stat) and its resident memory per connected worker (VmRSS
 // before the workers connect and once all hold a job); its group commits
-// (from /metrics); each of its threads' time on a CPU and waiting for one
+// and WAL flushes (from /metrics); each of its threads' time on a CPU and waiting for one
 // (/proc/PID/task/*/schedstat, by thread name), and the writer's own CPU
 // per write. Checked: every point the coordinator acknowledged is
 // stored exactly once (per job, against curve_points in the file, which the
@@ -31,8 +33,10 @@
 // coordinator has exited: a raw loop inserting the same rows (reports of the
 // same number of points, round-robin over as many jobs as workers, with the
 // coordinator's INSERT) into a fresh file with the project's schema and
-// pragmas (WAL, synchronous=FULL), in transactions of the size the
-// coordinator's group commits had (points per commit).
+// pragmas (WAL, synchronous=FULL), each transaction one fsync, of the size
+// of what one of the coordinator's WAL flushes made durable (points per
+// flush; the coordinator commits without waiting for the disk and flushes
+// on another thread, see coordinator/wal_sync.h).
 //
 // Baseline B, for completions: one durable transaction per completion (the
 // job's points and its row marked done), no RPC, as coordinator_throughput
@@ -45,7 +49,7 @@
 //
 // usage: cluster_sim [--workers 2000] [--flush 1] [--seconds 60] [--budget 30] [--channels 8]
 //                    [--threads 2] [--dir /tmp] [--steps-per-second 10] [--ramp 5]
-//                    [--setup 0] [--saturate 10] [--inflight 256] [--floor-seconds 4]
+//                    [--setup 0] [--saturate 10] [--inflight 0] [--floor-seconds 4]
 //                    [--jobs N] [--lease-timeout 60] [--gridsearch PATH] [--keep]
 #include <dirent.h>
 #include <fcntl.h>
@@ -97,7 +101,7 @@ struct SimOptions {
   double ramp_seconds = 5;         // first leases spread over this long
   double seconds = 60;             // steady traffic measured
   double saturate_seconds = 10;    // back-to-back reports measured (0: none)
-  int inflight = 256;              // calls in flight while saturating
+  int inflight = 0;                // calls in flight while saturating (0: every worker's)
   double floor_seconds = 4;        // the storage floor's loop
   int64_t jobs = 0;                // the sweep's size (0: enough for the run)
 
@@ -387,7 +391,8 @@ class SimThread {
         start_(start),
         rng_(seed),
         budget_steps_(static_cast<int64_t>(std::llround(o.budget_seconds * o.steps_per_second))),
-        inflight_cap_(std::max(1, o.inflight / std::max(1, o.threads))) {}
+        inflight_cap_(o.inflight == 0 ? o.workers
+                                      : std::max(1, o.inflight / std::max(1, o.threads))) {}
 
   void AddWorker(int index) {
     auto w = std::make_unique<Worker>();
@@ -912,6 +917,12 @@ struct Window {
   double commit_seconds() const { return Delta("gridsearch_sqlite_commit_seconds_sum"); }
   double coordinator_cpu() const { return proc_end.cpu_seconds - proc_start.cpu_seconds; }
   double points_per_commit() const { return commits() > 0 ? counts.points / commits() : 0; }
+  // Flushes of the WAL: each makes the commits written before it durable.
+  double syncs() const { return Delta("gridsearch_sqlite_wal_sync_seconds_count"); }
+  double sync_seconds() const { return Delta("gridsearch_sqlite_wal_sync_seconds_sum"); }
+  // The durable unit: points made durable by one flush (the floor's
+  // transaction, which is one fsync, is compared at this size).
+  double points_per_sync() const { return syncs() > 0 ? counts.points / syncs() : points_per_commit(); }
 };
 
 double ClientCpuSeconds() {
@@ -971,6 +982,10 @@ void PrintWindow(const char* name, const Window& w, int64_t points_per_report) {
               w.commits() > 0 ? 1e3 * w.commit_seconds() / w.commits() : 0,
               w.operations() > 0 ? 1e6 * w.commit_seconds() / w.operations() : 0,
               100 * w.commit_seconds() / w.seconds);
+  std::printf("    WAL flushes/s %.0f: %.1f commits and %.0f points per flush, %.2f ms per flush "
+              "(on the answer thread, beside the writer)\n",
+              w.syncs() / w.seconds, w.syncs() > 0 ? w.commits() / w.syncs() : 0,
+              w.points_per_sync(), w.syncs() > 0 ? 1e3 * w.sync_seconds() / w.syncs() : 0);
   std::printf("    coordinator threads %d, resident %.1f MB\n", w.proc_end.threads,
               w.proc_end.rss_kb / 1024);
   // Where the coordinator's time went, per thread: on a CPU, and runnable
@@ -1040,9 +1055,10 @@ bool ParseOptions(int argc, char** argv, SimOptions* o) {
   }
   if (o->workers < 1 || o->flush_seconds <= 0 || o->seconds <= 0 || o->channels < 1 ||
       o->threads < 1 || o->steps_per_second < 1 || o->budget_seconds < o->flush_seconds ||
-      o->inflight < 1) {
-    std::fprintf(stderr, "refused: workers, channels, threads, steps per second and inflight must be "
-                         "at least 1, flush and seconds positive, budget at least one flush\n");
+      o->inflight < 0) {
+    std::fprintf(stderr, "refused: workers, channels, threads and steps per second must be at "
+                         "least 1, inflight 0 (no cap) or more, flush and seconds positive, budget "
+                         "at least one flush\n");
     return false;
   }
   return true;
@@ -1188,7 +1204,8 @@ int main(int argc, char** argv) {
       for (auto& s : sims) n += s->inflight();
       return n;
     };
-    while (in_flight() > o.inflight && Now() - drain_from < 30) wait(0.1);
+    const int cap = o.inflight == 0 ? o.workers : o.inflight;
+    while (in_flight() > cap && Now() - drain_from < 30) wait(0.1);
     wait(1);
     saturate_backlog_seconds = Now() - drain_from - 1;
     open_window(&saturated);
@@ -1282,17 +1299,18 @@ int main(int argc, char** argv) {
       if (n > 0 && stored.find(job) == stored.end()) ++jobs_missing;
   }
 
-  // The storage floor, at the transaction sizes the coordinator's commits had.
+  // The storage floor, each transaction one fsync: at the size of what one
+  // of the coordinator's WAL flushes made durable.
   const Window& capacity = o.saturate_seconds > 0 ? saturated : steady;
   FloorResult floor_capacity = StorageFloor(
       floor_path, o.workers, points_per_report,
-      std::llround(capacity.points_per_commit() / points_per_report), o.floor_seconds);
+      std::llround(capacity.points_per_sync() / points_per_report), o.floor_seconds);
   remove_db(floor_path);
   // The same transactions with the rest of the coordinator's statements per
   // report: how much of the gap is SQL and how much is RPC and threads.
   FloorResult writer_sql = StorageFloor(
       floor_path, o.workers, points_per_report,
-      std::llround(capacity.points_per_commit() / points_per_report), o.floor_seconds,
+      std::llround(capacity.points_per_sync() / points_per_report), o.floor_seconds,
       /*as_the_writer=*/true);
   remove_db(floor_path);
   std::string completion_floor_error;
@@ -1303,7 +1321,7 @@ int main(int argc, char** argv) {
   FloorResult floor_steady;
   if (o.saturate_seconds > 0) {
     floor_steady = StorageFloor(floor_path, o.workers, points_per_report,
-                                std::llround(steady.points_per_commit() / points_per_report),
+                                std::llround(steady.points_per_sync() / points_per_report),
                                 o.floor_seconds);
     remove_db(floor_path);
   }
@@ -1330,7 +1348,7 @@ int main(int argc, char** argv) {
     PrintWindow("saturated (reports back to back)", saturated, points_per_report);
     std::printf("    with at most %d calls in flight (after %.1f s answering the steady window's "
                 "backlog); latency per RPC:\n",
-                o.inflight, saturate_backlog_seconds);
+                o.inflight == 0 ? o.workers : o.inflight, saturate_backlog_seconds);
     PrintLatencies(stats, kSaturate);
   }
 
@@ -1353,18 +1371,18 @@ int main(int argc, char** argv) {
   const double capacity_ratio =
       floor_capacity.points_per_second > 0 ? capacity_points / floor_capacity.points_per_second : 0;
   if (o.saturate_seconds > 0) {
-    print_floor("at the saturated commits' size", floor_capacity);
+    print_floor("at the saturated flushes' size", floor_capacity);
     std::printf("      the coordinator saturated: %.0f points/s = %.2fx the floor\n",
                 capacity_points, capacity_ratio);
     print_floor("the same with the writer's other statements per report (savepoint, lease "
                 "check, lease renewal), no RPC", writer_sql);
-    print_floor("at the steady commits' size", floor_steady);
+    print_floor("at the steady flushes' size", floor_steady);
     if (floor_steady.points_per_second > 0)
       std::printf("      the steady load, %.0f points/s, is %.0f%% of it\n",
                   steady.counts.points / steady.seconds,
                   100 * steady.counts.points / steady.seconds / floor_steady.points_per_second);
   } else {
-    print_floor("at the steady commits' size", floor_capacity);
+    print_floor("at the steady flushes' size", floor_capacity);
     std::printf("      the coordinator in the steady window: %.0f points/s = %.2fx the floor "
                 "(its capacity only if the offered load was above it)\n",
                 capacity_points, capacity_ratio);
