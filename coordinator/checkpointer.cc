@@ -6,16 +6,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 
 namespace gridsearch {
 
 Status Checkpointer::Start(const std::string& path, Database* writer, int wal_pages,
-                           std::unique_ptr<Checkpointer>* out) {
+                           int catch_up_pages, std::unique_ptr<Checkpointer>* out) {
+  if (wal_pages < 1 || catch_up_pages < 1)
+    return Status::InvalidArgument("checkpoint thresholds (WAL pages, catch-up pages) must be at "
+                                   "least 1 page");
   std::unique_ptr<Checkpointer> c(new Checkpointer());
   GS_RETURN_IF_ERROR(Database::Open(path, false, &c->db_));
   c->writer_ = writer;
   c->wal_pages_ = wal_pages;
+  c->catch_up_pages_ = catch_up_pages;
+  c->catch_up_at_ = catch_up_pages;
   // Replaces the writer's automatic checkpoint (itself a WAL hook).
   sqlite3_wal_hook(writer->handle(), &Checkpointer::OnCommit, c.get());
   c->thread_ = std::thread([p = c.get()] {
@@ -38,6 +44,7 @@ Checkpointer::~Checkpointer() {
 
 int Checkpointer::OnCommit(void* self, sqlite3*, const char*, int wal_pages) {
   auto* c = static_cast<Checkpointer*>(self);
+  c->last_wal_pages_ = wal_pages;
   if (wal_pages < c->wal_pages_) return SQLITE_OK;
   bool wake = false;
   {
@@ -47,6 +54,30 @@ int Checkpointer::OnCommit(void* self, sqlite3*, const char*, int wal_pages) {
   }
   if (wake) c->cv_.notify_one();
   return SQLITE_OK;
+}
+
+bool Checkpointer::CatchUpIfBehind() {
+  if (last_wal_pages_ < catch_up_at_) return false;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (true) {
+    int log = 0, copied = 0;
+    // PASSIVE: with the writer here, nothing is added while it copies.
+    const int rc = sqlite3_wal_checkpoint_v2(writer_->handle(), nullptr,
+                                             SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    if (rc == SQLITE_OK && copied >= log) {
+      catch_up_at_ = catch_up_pages_;  // and the next commit starts the WAL again
+      return true;
+    }
+    // BUSY is the background checkpoint's run in progress, which ends soon.
+    // Anything else (a reader still on pages not copied, an error) would not
+    // end by waiting: the commits go on, and the writer tries again once the
+    // WAL has grown as much again.
+    if (rc != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up) {
+      catch_up_at_ = last_wal_pages_ + catch_up_pages_;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void Checkpointer::Loop() {

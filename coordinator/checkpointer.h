@@ -4,6 +4,14 @@
 // a cluster's load it was a good part of the writer's time; here it runs
 // beside the writer, which goes on committing. PASSIVE checkpoints never
 // wait for, or block, the writer or a reader.
+//
+// A writer that never pauses can outrun a thread that runs at a lower
+// priority: the WAL then only grows (by gigabytes in a minute of a cluster's
+// saturating reports), its file takes disk space without bound and every
+// commit extends the file instead of rewriting pages already cached. So once
+// the WAL holds `catch_up_pages`, the writer copies it back itself, between
+// two transactions (CatchUpIfBehind), and its next commit starts the WAL
+// again from the beginning.
 #ifndef GRIDSEARCH_COORDINATOR_CHECKPOINTER_H_
 #define GRIDSEARCH_COORDINATOR_CHECKPOINTER_H_
 
@@ -21,9 +29,17 @@ namespace gridsearch {
 class Checkpointer {
  public:
   // Takes over the checkpoints of `writer` (not owned, outlives this): one
-  // starts once its WAL holds `wal_pages` pages or more.
+  // starts once its WAL holds `wal_pages` pages or more; at `catch_up_pages`
+  // (normally several times `wal_pages`) the writer catches up itself.
   static Status Start(const std::string& path, Database* writer, int wal_pages,
-                      std::unique_ptr<Checkpointer>* out);
+                      int catch_up_pages, std::unique_ptr<Checkpointer>* out);
+  // On the writer's thread, outside a transaction: if its last commit left
+  // `catch_up_pages` or more in the WAL, checkpoints on the writer's own
+  // connection (after the background checkpoint in progress, if any, for at
+  // most about a second). If it did not copy everything (a reader is on
+  // pages not yet copied), it tries again only once the WAL has grown by
+  // `catch_up_pages` more. Returns whether it checkpointed.
+  bool CatchUpIfBehind();
   // Stops after the checkpoint in progress (the last connection to close
   // the file checkpoints what is left).
   ~Checkpointer();
@@ -40,6 +56,11 @@ class Checkpointer {
   std::unique_ptr<Database> db_;   // its own connection
   Database* writer_ = nullptr;
   int wal_pages_ = 0;
+  int catch_up_pages_ = 0;
+  // The writer's thread only: the WAL's pages after its last commit, and
+  // the size at which it catches up next.
+  int last_wal_pages_ = 0;
+  int catch_up_at_ = 0;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

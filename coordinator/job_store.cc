@@ -28,6 +28,10 @@ constexpr double kMaxRenewalStep = 5;
 // A checkpoint starts once the WAL holds this many pages (SQLite's own
 // automatic checkpoint's default).
 constexpr int kCheckpointPages = 1000;
+// When the background checkpoints have fallen this far behind (64 MB of
+// 4-KB pages), the writer copies the WAL back itself before its next
+// transaction: the WAL stays bounded under a load that never pauses.
+constexpr int kCatchUpPages = 16000;
 
 // One statement inserts up to this many points: a report's points cost one
 // statement run per 16 instead of one each.
@@ -254,7 +258,7 @@ Status JobStore::Open(const CoordinatorOptions& options, Clock* clock,
   GS_RETURN_IF_ERROR(store->writer_db_->Exec("PRAGMA synchronous=NORMAL"));
   store->wal_sync_ = std::make_unique<WalSync>(options.db_path);
   GS_RETURN_IF_ERROR(Checkpointer::Start(options.db_path, store->writer_db_.get(),
-                                         kCheckpointPages, &store->checkpointer_));
+                                         kCheckpointPages, kCatchUpPages, &store->checkpointer_));
   for (int i = 0; i < std::max(1, options.reader_connections); ++i) {
     std::unique_ptr<Database> reader;
     GS_RETURN_IF_ERROR(Database::Open(options.db_path, true, &reader));
@@ -403,6 +407,10 @@ void JobStore::WriterLoop() {
         pending_.pop_front();
       }
     }
+    const auto catch_up_start = std::chrono::steady_clock::now();
+    if (checkpointer_->CatchUpIfBehind() && metrics_ != nullptr)
+      metrics_->ObserveCatchUp(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - catch_up_start).count());
     const auto commit_start = std::chrono::steady_clock::now();
     Status begin = db->ExecCached("BEGIN IMMEDIATE");
     for (size_t i = 0; i < batch.size(); ++i) {

@@ -89,6 +89,13 @@ CoordinatorMetrics::CoordinatorMetrics() : registry_(std::make_shared<prometheus
                                   "were answered with an error")
                             .Register(reg)
                             .Add({});
+  catch_up_seconds_ = &BuildHistogram()
+                           .Name("gridsearch_sqlite_checkpoint_catch_up_seconds")
+                           .Help("Checkpoints the writer ran itself, between two transactions, "
+                                 "when the background ones had fallen 64 MB behind: the time "
+                                 "the commits waited")
+                           .Register(reg)
+                           .Add({}, LatencyBuckets());
   auto& completions = BuildCounter()
                           .Name("gridsearch_job_completions_total")
                           .Help("Jobs that finished, by outcome (done, diverged)")
@@ -132,6 +139,8 @@ void CoordinatorMetrics::ObserveWalSync(double seconds, bool ok) {
   wal_sync_seconds_->Observe(seconds);
   if (!ok) wal_sync_failures_->Increment();
 }
+
+void CoordinatorMetrics::ObserveCatchUp(double seconds) { catch_up_seconds_->Observe(seconds); }
 
 void CoordinatorMetrics::CountCompletion(bool diverged) {
   (diverged ? completions_diverged_ : completions_done_)->Increment();

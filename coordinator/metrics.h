@@ -46,6 +46,8 @@ class CoordinatorMetrics {
   void ObserveCommit(double seconds, size_t operations, bool ok);
   // One flush of the WAL to the disk, making the commits before it durable.
   void ObserveWalSync(double seconds, bool ok);
+  // The writer copied the WAL back itself, the checkpoints having fallen behind.
+  void ObserveCatchUp(double seconds);
   // A job finished: done or diverged (a repeated completion is not counted).
   void CountCompletion(bool diverged);
   // A worker reported a failure; `final`: the job is failed, not retried.
@@ -68,6 +70,7 @@ class CoordinatorMetrics {
   prometheus::Counter* commit_failures_;
   prometheus::Histogram* wal_sync_seconds_;
   prometheus::Counter* wal_sync_failures_;
+  prometheus::Histogram* catch_up_seconds_;
   prometheus::Counter* completions_done_;
   prometheus::Counter* completions_diverged_;
   prometheus::Counter* failures_retried_;

@@ -922,6 +922,9 @@ struct Window {
   double sync_seconds() const { return Delta("gridsearch_sqlite_wal_sync_seconds_sum"); }
   // The durable unit: points made durable by one flush (the floor's
   // transaction, which is one fsync, is compared at this size).
+  // Checkpoints the writer ran itself (the background ones fell behind).
+  double catch_ups() const { return Delta("gridsearch_sqlite_checkpoint_catch_up_seconds_count"); }
+  double catch_up_seconds() const { return Delta("gridsearch_sqlite_checkpoint_catch_up_seconds_sum"); }
   double points_per_sync() const { return syncs() > 0 ? counts.points / syncs() : points_per_commit(); }
 };
 
@@ -986,6 +989,11 @@ void PrintWindow(const char* name, const Window& w, int64_t points_per_report) {
               "(on the answer thread, beside the writer)\n",
               w.syncs() / w.seconds, w.syncs() > 0 ? w.commits() / w.syncs() : 0,
               w.points_per_sync(), w.syncs() > 0 ? 1e3 * w.sync_seconds() / w.syncs() : 0);
+  if (w.catch_ups() > 0)
+    std::printf("    the writer caught up with the checkpoints %.0f times, %.0f ms each (%.0f%% of "
+                "the window): the WAL stays bounded\n",
+                w.catch_ups(), 1e3 * w.catch_up_seconds() / w.catch_ups(),
+                100 * w.catch_up_seconds() / w.seconds);
   std::printf("    coordinator threads %d, resident %.1f MB\n", w.proc_end.threads,
               w.proc_end.rss_kb / 1024);
   // Where the coordinator's time went, per thread: on a CPU, and runnable
