@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <pthread.h>
 
+#include <chrono>
 #include <cstdio>
 
 namespace gridsearch {
@@ -55,13 +56,18 @@ int Checkpointer::OnCommit(void* self, sqlite3*, const char*, int wal_pages) {
 bool Checkpointer::CatchUpIfBehind() {
   if (last_wal_pages_ < catch_up_at_) return false;
   {
-    // No background run starts from now until this catch-up is over; one
-    // in progress holds SQLite's checkpoint lock, so the writer commits on
-    // and tries again before its next transaction, when only what that run
-    // left behind is still to copy.
-    std::lock_guard<std::mutex> lock(mu_);
+    // No background run starts from now until this catch-up is over. One
+    // in progress holds SQLite's checkpoint lock: the writer commits on and
+    // tries again before its next transaction, when only what that run left
+    // behind is still to copy, unless the WAL has grown a quarter of the
+    // bound past it meanwhile (a run slowed by a disk busy with its writes):
+    // then it waits for the run, at most about a second at each try.
+    std::unique_lock<std::mutex> lock(mu_);
     holding_ = true;
-    if (running_) return false;
+    if (running_) {
+      if (last_wal_pages_ < catch_up_at_ + catch_up_pages_ / 4) return false;
+      if (!cv_.wait_for(lock, std::chrono::seconds(1), [&] { return !running_; })) return false;
+    }
   }
   int log = 0, copied = 0;
   // PASSIVE: with the writer here, nothing is added while it copies.
@@ -113,6 +119,7 @@ void Checkpointer::Loop() {
       std::lock_guard<std::mutex> lock(mu_);
       running_ = false;
     }
+    cv_.notify_all();  // a writer waiting for this run
   }
 }
 

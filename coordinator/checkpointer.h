@@ -6,15 +6,16 @@
 // wait for, or block, the writer or a reader.
 //
 // A writer that never pauses, on a machine whose cores are all busy, can
-// outrun this thread: the WAL then only grows (by gigabytes in a minute of a
-// cluster's saturating reports), its file takes disk space without bound and every
-// commit extends the file instead of rewriting pages already cached. So once
-// the WAL holds `catch_up_pages`, the writer copies back itself, between two
-// transactions (CatchUpIfBehind), what the background checkpoints have not,
-// and its next commit starts the WAL again from the beginning. A background
-// run in progress finishes first, and the writer does not wait for it but
-// commits on meanwhile: the WAL grows past the bound at most by what the
-// writer commits during one background run.
+// outrun this thread: the WAL then only grows (by gigabytes in a minute of
+// a cluster's saturating reports), its file takes disk space without bound
+// and every commit extends the file instead of rewriting pages already
+// cached. So once the WAL holds `catch_up_pages`, the writer copies back
+// itself, between two transactions (CatchUpIfBehind), what the background
+// checkpoints have not, and its next commit starts the WAL again from the
+// beginning. A background run in progress finishes first: the writer
+// commits on meanwhile, and waits for it only once the WAL has grown a
+// quarter of the bound past it. Unless a reader holds pages not yet copied,
+// the WAL stays under 1.25 times the bound and one commit.
 #ifndef GRIDSEARCH_COORDINATOR_CHECKPOINTER_H_
 #define GRIDSEARCH_COORDINATOR_CHECKPOINTER_H_
 
@@ -38,12 +39,13 @@ class Checkpointer {
                       int catch_up_pages, std::unique_ptr<Checkpointer>* out);
   // On the writer's thread, outside a transaction: if its last commit left
   // `catch_up_pages` or more in the WAL, checkpoints on the writer's own
-  // connection. It never waits: while a background checkpoint is in
-  // progress it returns at once, no other background checkpoint starts,
-  // and the next call (before the writer's next transaction) copies what
-  // that one left. If it did not copy everything (a reader is on pages not
-  // yet copied), it tries again only once the WAL has grown by
-  // `catch_up_pages` more. Returns whether it checkpointed.
+  // connection. While a background checkpoint is in progress, no other
+  // starts and this returns at once (the next call, before the writer's
+  // next transaction, copies what that one left), until the WAL holds a
+  // quarter of `catch_up_pages` more: then it waits for that run (at most
+  // about a second, then it returns). If it did not copy everything (a
+  // reader is on pages not yet copied), it tries again only once the WAL
+  // has grown by `catch_up_pages` more. Returns whether it checkpointed.
   bool CatchUpIfBehind();
   // Stops after the checkpoint in progress (the last connection to close
   // the file checkpoints what is left).
