@@ -95,8 +95,8 @@ void Checkpointer::Loop() {
   // uncopied the writer copies itself in its catch-up, between two
   // transactions, so on a busy machine a thread that yields only moves the
   // work onto the writer (at 10,000 simulated workers on 2 cores, with this
-  // thread at a lower priority the catch-ups took 15% of the writer's time,
-  // at the same priority 10%).
+  // thread at a lower priority the catch-ups took 15-16% of the writer's
+  // time, at the same priority 10-13%).
   int last_error = SQLITE_OK;
   while (true) {
     {
