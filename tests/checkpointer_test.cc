@@ -38,12 +38,23 @@ struct Writer {
   std::unique_ptr<Database> db;
   std::unique_ptr<Checkpointer> checkpointer;
 
-  void Open() {
+  // By default the background thread never starts a checkpoint (its
+  // threshold is never reached): it has fallen behind for good.
+  void Open(int background_pages = 1000000) {
     ASSERT_TRUE(Database::Open(path, false, &db).ok());
     ASSERT_TRUE(db->Exec("CREATE TABLE blobs (b BLOB)").ok());
-    // The background thread never starts a checkpoint (its threshold is
-    // never reached): it has fallen behind for good.
-    ASSERT_TRUE(Checkpointer::Start(path, db.get(), 1000000, kCatchUpPages, &checkpointer).ok());
+    ASSERT_TRUE(
+        Checkpointer::Start(path, db.get(), background_pages, kCatchUpPages, &checkpointer).ok());
+  }
+
+  // The rows in the file.
+  int64_t Rows() {
+    Statement st;
+    EXPECT_TRUE(db->Prepare("SELECT count(*) FROM blobs", &st).ok());
+    bool has_row = false;
+    EXPECT_TRUE(st.Step(&has_row).ok());
+    EXPECT_TRUE(has_row);
+    return has_row ? st.Int(0) : -1;
   }
 };
 
@@ -69,13 +80,7 @@ TEST(CheckpointerTest, TheWriterCatchesUpAndTheWalStaysBounded) {
   }
   EXPECT_LE(largest, bound);
   EXPECT_GE(caught_up, 5);
-  // Every row is in the file.
-  Statement st;
-  ASSERT_TRUE(w.db->Prepare("SELECT count(*) FROM blobs", &st).ok());
-  bool has_row = false;
-  ASSERT_TRUE(st.Step(&has_row).ok());
-  ASSERT_TRUE(has_row);
-  EXPECT_EQ(st.Int(0), 100 * kPagesPerCommit);
+  EXPECT_EQ(w.Rows(), 100 * kPagesPerCommit);  // every row is in the file
 }
 
 TEST(CheckpointerTest, WithBackgroundRunsTheWriterCatchesUpAfterThemAndTheWalStaysBounded) {
@@ -83,9 +88,7 @@ TEST(CheckpointerTest, WithBackgroundRunsTheWriterCatchesUpAfterThemAndTheWalSta
   // catch-ups meet runs in progress: it commits on while each finishes, no
   // other starts meanwhile, and the WAL stays near the bound.
   Writer w;
-  ASSERT_TRUE(Database::Open(w.path, false, &w.db).ok());
-  ASSERT_TRUE(w.db->Exec("CREATE TABLE blobs (b BLOB)").ok());
-  ASSERT_TRUE(Checkpointer::Start(w.path, w.db.get(), 1, kCatchUpPages, &w.checkpointer).ok());
+  w.Open(1);
   // The catch-up's bound, plus the quarter of it the writer may commit
   // while a background run finishes, plus the commits that cross each.
   const off_t bound =
@@ -98,12 +101,7 @@ TEST(CheckpointerTest, WithBackgroundRunsTheWriterCatchesUpAfterThemAndTheWalSta
   }
   EXPECT_LE(largest, bound);
   w.checkpointer.reset();  // joins the background thread
-  Statement st;
-  ASSERT_TRUE(w.db->Prepare("SELECT count(*) FROM blobs", &st).ok());
-  bool has_row = false;
-  ASSERT_TRUE(st.Step(&has_row).ok());
-  ASSERT_TRUE(has_row);
-  EXPECT_EQ(st.Int(0), 200 * kPagesPerCommit);
+  EXPECT_EQ(w.Rows(), 200 * kPagesPerCommit);
 }
 
 TEST(CheckpointerTest, WithoutCatchingUpTheWalOnlyGrows) {
