@@ -12,6 +12,7 @@
 #include "models/datasets.h"
 #include "models/models.h"
 #include "optimizers/baseline.h"
+#include "tests/test_device.h"
 
 namespace gridsearch {
 namespace {
@@ -41,7 +42,8 @@ TEST(MakeModelTest, LogRegShapesAndParameters) {
   Status s = MakeModel("logreg", {1, 28, 28}, 10, &model);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(ParameterCount(model), 784 * 10 + 10);
-  torch::Tensor out = model->forward(torch::randn({4, 1, 28, 28}));
+  model->to(TestDevice());
+  torch::Tensor out = model->forward(torch::randn({4, 1, 28, 28}, OnTestDevice(torch::kFloat)));
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{4, 10}));
 }
 
@@ -50,7 +52,8 @@ TEST(MakeModelTest, MlpShapesAndParameters) {
   Status s = MakeModel("mlp", {1, 28, 28}, 10, &model);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(ParameterCount(model), (784 * 256 + 256) + (256 * 128 + 128) + (128 * 10 + 10));
-  torch::Tensor out = model->forward(torch::randn({3, 1, 28, 28}));
+  model->to(TestDevice());
+  torch::Tensor out = model->forward(torch::randn({3, 1, 28, 28}, OnTestDevice(torch::kFloat)));
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{3, 10}));
 }
 
@@ -59,8 +62,9 @@ TEST(MakeModelTest, EveryCatalogModelBuildsAndHasFiniteGradients) {
     torch::nn::Sequential model;
     Status s = MakeModel(info.name, {1, 8, 8}, 5, &model);
     ASSERT_TRUE(s.ok()) << info.name << ": " << s.ToString();
-    torch::Tensor x = torch::randn({6, 1, 8, 8});
-    torch::Tensor y = torch::randint(5, {6}, torch::kLong);
+    model->to(TestDevice());
+    torch::Tensor x = torch::randn({6, 1, 8, 8}, OnTestDevice(torch::kFloat));
+    torch::Tensor y = torch::randint(5, {6}, OnTestDevice(torch::kLong));
     torch::Tensor loss = torch::nll_loss(torch::log_softmax(model->forward(x), 1), y);
     loss.backward();
     EXPECT_TRUE(std::isfinite(loss.item<double>())) << info.name;
@@ -109,6 +113,7 @@ TEST(MakeOptimizerTest, EachBaselineBuildsAndSteps) {
     torch::manual_seed(1);
     torch::nn::Sequential model;
     ASSERT_TRUE(MakeModel("logreg", {1, 4, 4}, 3, &model).ok());
+    model->to(TestDevice());
     std::unique_ptr<torch::optim::Optimizer> opt;
     Status s = MakeOptimizer(name, Defaults(name), model->parameters(), &opt);
     ASSERT_TRUE(s.ok()) << name << ": " << s.ToString();
@@ -116,9 +121,9 @@ TEST(MakeOptimizerTest, EachBaselineBuildsAndSteps) {
     EXPECT_DOUBLE_EQ(GetLearningRate(*opt), FindOptimizer(name)->FindParam("lr")->default_value);
     torch::Tensor before = model->parameters()[0].clone();
     opt->zero_grad();
-    torch::Tensor loss = torch::nll_loss(
-        torch::log_softmax(model->forward(torch::randn({5, 1, 4, 4})), 1),
-        torch::randint(3, {5}, torch::kLong));
+    torch::Tensor x = torch::randn({5, 1, 4, 4}, OnTestDevice(torch::kFloat));
+    torch::Tensor loss = torch::nll_loss(torch::log_softmax(model->forward(x), 1),
+                                         torch::randint(3, {5}, OnTestDevice(torch::kLong)));
     loss.backward();
     opt->step();
     EXPECT_FALSE(torch::equal(before, model->parameters()[0])) << name;
@@ -217,8 +222,8 @@ TEST(MakeOptimizerTest, ClearErrors) {
 }
 
 TEST(SetLearningRateTest, SetsEveryGroupAndDrivesTheUpdate) {
-  torch::Tensor w = torch::ones({3}).requires_grad_(true);
-  torch::Tensor v = torch::ones({2}).requires_grad_(true);
+  torch::Tensor w = torch::ones({3}, OnTestDevice(torch::kFloat)).requires_grad_(true);
+  torch::Tensor v = torch::ones({2}, OnTestDevice(torch::kFloat)).requires_grad_(true);
   torch::optim::SGD sgd({torch::optim::OptimizerParamGroup({w}),
                          torch::optim::OptimizerParamGroup({v})},
                         torch::optim::SGDOptions(0.1));
@@ -230,8 +235,8 @@ TEST(SetLearningRateTest, SetsEveryGroupAndDrivesTheUpdate) {
   sgd.zero_grad();
   ((w * 2).sum() + (v * 2).sum()).backward();
   sgd.step();
-  EXPECT_TRUE(torch::allclose(w, torch::full({3}, 0.5)));
-  EXPECT_TRUE(torch::allclose(v, torch::full({2}, 0.5)));
+  EXPECT_TRUE(torch::allclose(w, torch::full({3}, 0.5, OnTestDevice(torch::kFloat))));
+  EXPECT_TRUE(torch::allclose(v, torch::full({2}, 0.5, OnTestDevice(torch::kFloat))));
 
   for (const char* name : {"adam", "rmsprop"}) {
     torch::nn::Sequential model;

@@ -15,6 +15,7 @@
 
 #include "common/catalog.h"
 #include "models/datasets.h"
+#include "tests/test_device.h"
 #include "worker/trainer.h"
 
 namespace gridsearch {
@@ -56,8 +57,10 @@ struct Recorder {
   }
 };
 
+// Trainers run on the test device (tests/test_device.h).
 TrainerOptions Options() {
   TrainerOptions options;
+  options.device = TestDeviceName();
   options.flush_interval_seconds = 0.05;
   return options;
 }

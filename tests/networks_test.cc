@@ -1,3 +1,5 @@
+// On the test device (tests/test_device.h).
+//
 // Tests of the paper networks and the model registry: shapes, gradients,
 // parameter counts against the published figures, seeded initialisation,
 // dropout, adaptation to other inputs, and DescribeModels. Batches are tiny
@@ -12,6 +14,7 @@
 
 #include "common/catalog.h"
 #include "models/models.h"
+#include "tests/test_device.h"
 
 namespace gridsearch {
 namespace {
@@ -23,6 +26,7 @@ torch::nn::Sequential Build(const std::string& name, const std::vector<int64_t>&
   torch::nn::Sequential model;
   Status s = MakeModel(name, shape, classes, dropout, &model);
   EXPECT_TRUE(s.ok()) << name << ": " << s.ToString();
+  if (s.ok()) model->to(TestDevice());
   return model;
 }
 
@@ -40,8 +44,8 @@ TEST(NetworksTest, EveryModelTrainsOneCifarBatch) {
     torch::nn::Sequential model = Build(info.name, kCifarShape, 10);
     ASSERT_TRUE(model.ptr() != nullptr);
     EXPECT_TRUE(model->is_training());
-    torch::Tensor x = torch::randn({2, 3, 32, 32});
-    torch::Tensor y = torch::tensor({3, 7}, torch::kLong);
+    torch::Tensor x = torch::randn({2, 3, 32, 32}, OnTestDevice(torch::kFloat));
+    torch::Tensor y = torch::tensor({3, 7}, OnTestDevice(torch::kLong));
     torch::Tensor logits = model->forward(x);
     ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{2, 10}));
     torch::Tensor loss = torch::nll_loss(torch::log_softmax(logits, 1), y);
@@ -75,7 +79,7 @@ TEST(NetworksTest, AdaptToOtherShapesAndClassCounts) {
       ASSERT_TRUE(model.ptr() != nullptr);
       std::vector<int64_t> batch = c.shape;
       batch.insert(batch.begin(), 2);
-      torch::Tensor logits = model->forward(torch::randn(batch));
+      torch::Tensor logits = model->forward(torch::randn(batch, OnTestDevice(torch::kFloat)));
       EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, c.classes}));
       EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
     }
@@ -160,7 +164,7 @@ TEST(NetworksTest, DropoutOnlyWhereAskedAndOnlyInTraining) {
     EXPECT_EQ(ParameterCount(*none), ParameterCount(*with));
 
     torch::NoGradGuard no_grad;
-    torch::Tensor x = torch::randn({2, 3, 32, 32});
+    torch::Tensor x = torch::randn({2, 3, 32, 32}, OnTestDevice(torch::kFloat));
     with->train();
     torch::manual_seed(1);
     torch::Tensor first = with->forward(x);

@@ -21,6 +21,7 @@
 #include "models/datasets.h"
 #include "models/models.h"
 #include "optimizers/baseline.h"
+#include "tests/test_device.h"
 
 namespace gridsearch {
 namespace optim {
@@ -28,8 +29,11 @@ namespace {
 
 constexpr double kTight = 1e-12;  // double arithmetic, a few roundings
 
+// Doubles on the test device (tests/test_device.h).
+torch::TensorOptions F64() { return OnTestDevice(torch::kDouble); }
+
 torch::Tensor Vec(std::vector<double> v) {
-  return torch::tensor(v, torch::kDouble).requires_grad_();
+  return torch::tensor(v, F64()).requires_grad_();
 }
 
 // L(theta) = 1/2 sum_i h_i (theta_i - c_i)^2: exactly quadratic on every line.
@@ -37,7 +41,7 @@ struct Quadratic {
   torch::Tensor h, c;
   int calls = 0;
   Quadratic(std::vector<double> curvature, std::vector<double> center)
-      : h(torch::tensor(curvature, torch::kDouble)), c(torch::tensor(center, torch::kDouble)) {}
+      : h(torch::tensor(curvature, F64())), c(torch::tensor(center, F64())) {}
   std::function<torch::Tensor()> Closure(const torch::Tensor& theta) {
     return [this, theta] {
       ++calls;
@@ -134,7 +138,7 @@ TEST_P(PALStepTest, ZeroGradientMakesNoUpdate) {
   torch::Tensor l0 = pal.step(q.Closure(theta));
   Use(pal);
   EXPECT_EQ(l0.item<double>(), 0);
-  EXPECT_TRUE(torch::equal(theta, torch::tensor({2.0, -1.0}, torch::kDouble)));
+  EXPECT_TRUE(torch::equal(theta, torch::tensor({2.0, -1.0}, F64())));
   PALStepInfo info = pal.last_step_info();
   EXPECT_EQ(info.step_case, PALCase::kNoUpdate);
   EXPECT_EQ(info.learning_rate, 0);
@@ -265,7 +269,7 @@ TEST_P(PALStepTest, MeasuringStepAndMaxStepDecayPerStep) {
   Use(clipped);
   for (int t = 0; t < 3; ++t) clipped.step(q.Closure(phi));
   ExpectVec(phi, {0, 0});
-  q.c = torch::tensor({30.0, 40.0}, torch::kDouble);
+  q.c = torch::tensor({30.0, 40.0}, F64());
   clipped.step(q.Closure(phi));
   const double s = 1 / (2 * std::sqrt(2.0));
   ExpectVec(phi, {0.6 * s, 0.8 * s});
@@ -276,10 +280,10 @@ TEST_P(PALStepTest, MeasuringStepAndMaxStepDecayPerStep) {
 
 TEST_P(PALStepTest, BothPassesSeeTheSameDropoutMask) {
   torch::manual_seed(5);
-  torch::Tensor w = torch::ones({256}, torch::kDouble).requires_grad_();
+  torch::Tensor w = torch::ones({256}, F64()).requires_grad_();
   std::vector<torch::Tensor> masks;
   auto closure = [&] {
-    torch::Tensor kept = torch::dropout(torch::ones({256}, torch::kDouble), 0.5, /*train=*/true);
+    torch::Tensor kept = torch::dropout(torch::ones({256}, F64()), 0.5, /*train=*/true);
     masks.push_back(kept.detach().clone());
     return 0.5 * (kept * w).pow(2).sum() + w.sum();
   };
@@ -293,11 +297,11 @@ TEST_P(PALStepTest, BothPassesSeeTheSameDropoutMask) {
   EXPECT_FALSE(torch::equal(masks[0], masks[2]));  // new numbers each step
   // The generator continues as after a single pass: the next draw is the
   // one a plain training loop would get.
-  torch::Tensor after_pal = torch::rand({4}, torch::kDouble);
+  torch::Tensor after_pal = torch::rand({4}, F64());
   torch::manual_seed(5);
-  torch::dropout(torch::ones({256}, torch::kDouble), 0.5, true);
-  torch::dropout(torch::ones({256}, torch::kDouble), 0.5, true);
-  EXPECT_TRUE(torch::equal(after_pal, torch::rand({4}, torch::kDouble)));
+  torch::dropout(torch::ones({256}, F64()), 0.5, true);
+  torch::dropout(torch::ones({256}, F64()), 0.5, true);
+  EXPECT_TRUE(torch::equal(after_pal, torch::rand({4}, F64())));
 }
 
 TEST_P(PALStepTest, DropoutModelTrainsWithMatchingPasses) {
@@ -307,8 +311,9 @@ TEST_P(PALStepTest, DropoutModelTrainsWithMatchingPasses) {
   torch::nn::Sequential net(torch::nn::Linear(8, 16), torch::nn::ReLU(),
                             torch::nn::Dropout(0.3), torch::nn::Linear(16, 3));
   net->train();
-  torch::Tensor x = torch::randn({64, 8});
-  torch::Tensor y = torch::randint(3, {64}, torch::kLong);
+  net->to(TestDevice());
+  torch::Tensor x = torch::randn({64, 8}).to(TestDevice());
+  torch::Tensor y = torch::randint(3, {64}, torch::kLong).to(TestDevice());
   PAL pal(net->parameters(), PALOptions());
   Use(pal);
   auto closure = [&] { return torch::nll_loss(torch::log_softmax(net->forward(x), 1), y); };
@@ -375,7 +380,7 @@ TEST_P(PALStepTest, NonFiniteCurvatureMakesNoUpdate) {
   PAL pal({theta}, PALOptions(1e-170).momentum(0.5));
   Use(pal);
   pal.step(q.Closure(theta));
-  EXPECT_TRUE(torch::equal(theta, torch::tensor({2.0, 1.0}, torch::kDouble)));
+  EXPECT_TRUE(torch::equal(theta, torch::tensor({2.0, 1.0}, F64())));
   EXPECT_EQ(pal.last_step_info().step_case, PALCase::kNoUpdate);
   const auto& state = static_cast<const PALParamState&>(*pal.state().begin()->second);
   // The first step had no momentum to keep: there is none yet (absent or 0).
@@ -450,7 +455,7 @@ TEST_P(PALStepTest, SaveAndLoadRoundTrip) {
   torch::Tensor b2 = b.detach().clone().requires_grad_();
   PAL restored({a2, b2}, options);
   Use(restored);
-  torch::load(restored, path);
+  torch::load(restored, path, TestDevice());
   std::filesystem::remove(path);
   EXPECT_EQ(restored.steps(), 2);
   ASSERT_EQ(restored.state().size(), pal.state().size());
@@ -520,14 +525,17 @@ TEST(PALTest, TrainsTheMlpOnSyntheticData) {
   torch::manual_seed(1);
   torch::nn::Sequential model;
   ASSERT_TRUE(MakeModel("mlp", data.input_shape, data.num_classes, &model).ok());
+  model->to(TestDevice());
   std::map<std::string, double> params;
   ASSERT_TRUE(ResolveParams("pal", {}, &params).ok());
   std::unique_ptr<torch::optim::Optimizer> opt;
   ASSERT_TRUE(MakeOptimizer("pal", params, model->parameters(), 10, &opt).ok());
+  const torch::Tensor train_x = data.train_x.to(TestDevice());
+  const torch::Tensor train_y = data.train_y.to(TestDevice());
   double first = 0, last = 0;
   for (int i = 0; i < 30; ++i) {
-    torch::Tensor x = data.train_x.slice(0, (i % 10) * 100, (i % 10 + 1) * 100);
-    torch::Tensor y = data.train_y.slice(0, (i % 10) * 100, (i % 10 + 1) * 100);
+    torch::Tensor x = train_x.slice(0, (i % 10) * 100, (i % 10 + 1) * 100);
+    torch::Tensor y = train_y.slice(0, (i % 10) * 100, (i % 10 + 1) * 100);
     double l = opt->step([&] {
                     return torch::nll_loss(torch::log_softmax(model->forward(x), 1), y);
                   }).item<double>();
@@ -536,6 +544,69 @@ TEST(PALTest, TrainsTheMlpOnSyntheticData) {
     last = l;
   }
   EXPECT_LT(last, 0.5 * first);
+}
+
+// PAL on the test device, its step decided on 0-dim tensors, follows PAL on
+// the CPU deciding on host doubles, in float64, on the same MLP and batches:
+// on the CPU this compares the two arithmetic paths; with
+// GRIDSEARCH_TEST_DEVICE=cuda it compares a GPU with the CPU.
+TEST(PALTest, FollowsTheCpuStepForStepInFloat64) {
+  constexpr int kSteps = 20;
+  constexpr double kRelative = 1e-6;
+  Dataset data;
+  ASSERT_TRUE(LoadDataset({"synthetic", "", 1000}, &data).ok());
+  torch::nn::Sequential cpu_model, device_model;
+  torch::manual_seed(7);
+  ASSERT_TRUE(MakeModel("mlp", data.input_shape, data.num_classes, &cpu_model).ok());
+  torch::manual_seed(7);
+  ASSERT_TRUE(MakeModel("mlp", data.input_shape, data.num_classes, &device_model).ok());
+  cpu_model->to(torch::kDouble);
+  device_model->to(TestDevice(), torch::kDouble);
+  const PALOptions options = PALOptions(0.1).momentum(0.4).loose_approximation(0.6).max_step(1);
+  PAL cpu_pal(cpu_model->parameters(), options);
+  PAL device_pal(device_model->parameters(), options);
+  device_pal.set_tensor_arithmetic_for_testing(true);
+  const torch::Tensor x = data.train_x.to(torch::kDouble);
+  const torch::Tensor y = data.train_y;
+  const torch::Tensor device_x = x.to(TestDevice());
+  const torch::Tensor device_y = y.to(TestDevice());
+  int minima = 0;
+  for (int i = 0; i < kSteps; ++i) {
+    SCOPED_TRACE("step " + std::to_string(i + 1));
+    const int64_t begin = (i % 10) * 100, end = begin + 100;
+    const torch::Tensor cpu_x = x.slice(0, begin, end), cpu_y = y.slice(0, begin, end);
+    const torch::Tensor dev_x = device_x.slice(0, begin, end);
+    const torch::Tensor dev_y = device_y.slice(0, begin, end);
+    const double cpu_loss =
+        cpu_pal
+            .step([&] {
+              return torch::nll_loss(torch::log_softmax(cpu_model->forward(cpu_x), 1), cpu_y);
+            })
+            .item<double>();
+    const double device_loss =
+        device_pal
+            .step([&] {
+              return torch::nll_loss(torch::log_softmax(device_model->forward(dev_x), 1), dev_y);
+            })
+            .item<double>();
+    EXPECT_NEAR(device_loss, cpu_loss, kRelative * std::abs(cpu_loss));
+    const PALStepInfo cpu_info = cpu_pal.last_step_info();
+    const PALStepInfo device_info = device_pal.last_step_info();
+    EXPECT_EQ(device_info.step_case, cpu_info.step_case);
+    EXPECT_NEAR(device_info.learning_rate, cpu_info.learning_rate,
+                kRelative * std::abs(cpu_info.learning_rate));
+    if (cpu_info.step_case == PALCase::kMinimum) ++minima;
+  }
+  EXPECT_GE(minima, kSteps / 2);  // the parabola branch is exercised
+  const auto cpu_params = cpu_model->parameters();
+  const auto device_params = device_model->parameters();
+  ASSERT_EQ(cpu_params.size(), device_params.size());
+  for (size_t k = 0; k < cpu_params.size(); ++k) {
+    const torch::Tensor difference = (device_params[k].detach().cpu() - cpu_params[k].detach());
+    EXPECT_LE(difference.abs().max().item<double>(),
+              kRelative * cpu_params[k].detach().abs().max().item<double>())
+        << "parameter " << k;
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "common/catalog.h"
 #include "common/decay.h"
+#include "tests/test_device.h"
 
 namespace gridsearch {
 namespace {
@@ -97,15 +98,17 @@ double ExpectedLogLossIntegral(const std::vector<CurvePoint>& points) {
   return area / (points.back().elapsed_seconds - points.front().elapsed_seconds);
 }
 
+// Trainers run on the test device (tests/test_device.h).
 TrainerOptions Options() {
   TrainerOptions options;
+  options.device = TestDeviceName();
   options.flush_interval_seconds = 0.05;
   return options;
 }
 
 TEST(TrainerTest, DescribesItself) {
   Trainer trainer(Options());
-  EXPECT_EQ(trainer.DeviceName(), "cpu");
+  EXPECT_EQ(trainer.DeviceName(), TestDeviceName());
   EXPECT_EQ(Trainer::SoftwareVersion().rfind("libtorch ", 0), 0u) << Trainer::SoftwareVersion();
 }
 
@@ -119,7 +122,7 @@ TEST(TrainerTest, RespectsTheBudgetAndReportsAConsistentCurve) {
   ASSERT_TRUE(s.ok()) << s.ToString();
 
   EXPECT_FALSE(result.diverged);
-  EXPECT_EQ(result.device, "cpu");
+  EXPECT_EQ(result.device, TestDeviceName());
   EXPECT_FALSE(result.software.empty());
   EXPECT_GE(result.train_seconds, budget);
   ASSERT_GT(result.steps, 10);
@@ -270,7 +273,7 @@ TEST(TrainerTest, SinkErrorStopsTheJobWithThatStatus) {
 }
 
 TEST(TrainerTest, FlushesByCountByTimeAndAtTheEnd) {
-  TrainerOptions options;
+  TrainerOptions options = Options();
   options.flush_interval_seconds = 1000;  // count only
   options.flush_max_points = 7;
   Trainer trainer(options);
