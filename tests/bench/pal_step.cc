@@ -8,6 +8,8 @@
 //   SGD  zero_grad + F + B + SGD's update, as the trainer drives it
 //   PAL  PAL's step: zero_grad + F + B + F0 + the line search and update
 //
+// (--models and --batch choose others: the paper networks take CIFAR-shaped
+// input, 3x32x32, e.g. --models resnet32,vgg16,densenet40 on a GPU)
 // and prints PAL/SGD beside the floor (F + F0 + B) / (F + B): a PAL step
 // needs one more forward pass than an SGD step, and no more than that should
 // be paid. Target: PAL/SGD within 5% of the floor. Two pairings: both
@@ -28,7 +30,7 @@
 // glibc's behaviour.
 //
 // usage: pal_step [--threads 1] [--rounds 7] [--device cpu|cuda|all]
-//                 [--malloc retain|default]
+//                 [--malloc retain|default] [--models mlp,cnn] [--batch 100]
 #include <dlfcn.h>
 #include <malloc.h>
 #include <time.h>
@@ -51,8 +53,8 @@ using namespace gridsearch;
 
 namespace {
 
-// Examples per step, as in the papers' CIFAR-10 runs.
-constexpr int64_t kBatch = 100;
+// Examples per step, as in the papers' CIFAR-10 runs (--batch).
+int64_t batch = 100;
 // Wall time one measurement aims at.
 constexpr double kTargetSeconds = 0.2;
 // The target of the issue: PAL/SGD at most this factor above the floor.
@@ -121,11 +123,18 @@ struct Row {
   double sgd[2] = {0, 0}, pal[2] = {0, 0};  // [0]: no momentum, [1]: momentum
 };
 
+// The input of `name`: Fashion-MNIST's for the small models, CIFAR's for
+// the paper networks.
+std::vector<int64_t> InputShape(const std::string& name) {
+  if (name == "logreg" || name == "mlp" || name == "cnn") return {1, 28, 28};
+  return {3, 32, 32};
+}
+
 // A fresh `name` on `device`, built from the same seed each time.
 torch::nn::Sequential Build(const std::string& name, torch::Device device) {
   torch::nn::Sequential model;
   torch::manual_seed(1);
-  Status s = MakeModel(name, {1, 28, 28}, 10, &model);
+  Status s = MakeModel(name, InputShape(name), 10, &model);
   if (!s.ok()) {
     std::fprintf(stderr, "pal_step: %s\n", s.ToString().c_str());
     std::exit(1);
@@ -137,8 +146,10 @@ torch::nn::Sequential Build(const std::string& name, torch::Device device) {
 
 Row Measure(const std::string& name, torch::Device device, int rounds) {
   Bench b{device, Build(name, device), {}, {}};
-  b.x = torch::randn({kBatch, 1, 28, 28}).to(device);
-  b.y = torch::randint(10, {kBatch}, torch::kLong).to(device);
+  std::vector<int64_t> batch_shape = InputShape(name);
+  batch_shape.insert(batch_shape.begin(), batch);
+  b.x = torch::randn(batch_shape).to(device);
+  b.y = torch::randint(10, {batch}, torch::kLong).to(device);
 
   // Each optimizer gets its own copy of the model: the runs must not disturb
   // each other's weights, yet all of them start from the same network.
@@ -224,7 +235,9 @@ int main(int argc, char** argv) {
   int rounds = 7;
   std::string which = "all";
   std::string malloc_mode = "retain";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  std::vector<std::string> models = {"mlp", "cnn"};
+  bool usage = argc % 2 == 0;
+  for (int i = 1; i + 1 < argc && !usage; i += 2) {
     if (std::strcmp(argv[i], "--threads") == 0) {
       threads = std::atoi(argv[i + 1]);
     } else if (std::strcmp(argv[i], "--rounds") == 0) {
@@ -233,12 +246,27 @@ int main(int argc, char** argv) {
       which = argv[i + 1];
     } else if (std::strcmp(argv[i], "--malloc") == 0) {
       malloc_mode = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--models") == 0) {
+      models.clear();
+      std::string list = argv[i + 1];
+      for (size_t begin = 0; begin <= list.size();) {
+        const size_t end = std::min(list.find(',', begin), list.size());
+        if (end > begin) models.push_back(list.substr(begin, end - begin));
+        begin = end + 1;
+      }
+      usage = models.empty();
+    } else if (std::strcmp(argv[i], "--batch") == 0) {
+      batch = std::atoll(argv[i + 1]);
+      usage = batch <= 0;
     } else {
-      std::fprintf(stderr,
-                   "usage: pal_step [--threads 1] [--rounds 7] [--device cpu|cuda|all] "
-                   "[--malloc retain|default]\n");
-      return 2;
+      usage = true;
     }
+  }
+  if (usage) {
+    std::fprintf(stderr,
+                 "usage: pal_step [--threads 1] [--rounds 7] [--device cpu|cuda|all] "
+                 "[--malloc retain|default] [--models mlp,cnn] [--batch 100]\n");
+    return 2;
   }
   if (malloc_mode == "retain") {
     mallopt(M_MMAP_THRESHOLD, kMmapThresholdMax);
@@ -257,23 +285,23 @@ int main(int argc, char** argv) {
   }
 
   std::printf("pal_step: batch %lld, %d CPU thread(s), %d rounds, malloc %s, ms per step\n",
-              static_cast<long long>(kBatch), threads, rounds, malloc_mode.c_str());
-  std::printf("%-5s %-4s %7s %7s %7s | %-9s %7s %7s %8s %7s %9s\n", "dev", "model", "F", "F0",
+              static_cast<long long>(batch), threads, rounds, malloc_mode.c_str());
+  std::printf("%-5s %-10s %7s %7s %7s | %-9s %7s %7s %8s %7s %9s\n", "dev", "model", "F", "F0",
               "B", "momentum", "SGD", "PAL", "PAL/SGD", "floor", "vs floor");
   bool all_ok = true;
   for (const torch::Device& device : devices) {
     use_thread_time = device.is_cpu() && threads == 1;
     std::printf("%s: %s\n", device.is_cuda() ? "cuda" : "cpu",
                 use_thread_time ? "thread CPU time" : "wall time");
-    for (const char* name : {"mlp", "cnn"}) {
+    for (const std::string& name : models) {
       Row r = Measure(name, device, rounds);
       const double floor = (r.f + r.f0 + r.backward) / (r.f + r.backward);
       for (int m = 0; m < 2; ++m) {
         const double ratio = r.pal[m] / r.sgd[m];
         const bool ok = ratio <= floor * kTolerance;
         all_ok = all_ok && ok;
-        std::printf("%-5s %-4s %7.3f %7.3f %7.3f | %-9s %7.3f %7.3f %8.3f %7.3f %+8.1f%%%s\n",
-                    device.is_cuda() ? "cuda" : "cpu", name, r.f * 1e3, r.f0 * 1e3,
+        std::printf("%-5s %-10s %7.3f %7.3f %7.3f | %-9s %7.3f %7.3f %8.3f %7.3f %+8.1f%%%s\n",
+                    device.is_cuda() ? "cuda" : "cpu", name.c_str(), r.f * 1e3, r.f0 * 1e3,
                     r.backward * 1e3, m == 0 ? "none" : "0.9/0.4", r.sgd[m] * 1e3,
                     r.pal[m] * 1e3, ratio, floor, (ratio / floor - 1) * 100, ok ? "" : "  OVER");
       }
