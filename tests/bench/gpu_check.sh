@@ -31,6 +31,7 @@
 # --device cpu runs the same stages on the CPU (shorter, --quick), to try
 # the script on a machine without a GPU. The stages after build use the
 # build folder as it is, so a second call can run `--stages speed` alone.
+# Exit status: 0 when every stage ran passed, 1 otherwise.
 set -uo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -98,8 +99,14 @@ run_stage() {
   "stage_$name" >"$out/$name.log" 2>&1
   rc=$?
   end=$(date +%s)
-  if [ $rc -eq 0 ]; then note "$name: ok ($((end - start)) s)"; else note "$name: FAILED, exit $rc ($((end - start)) s); see $out/$name.log"; fi
+  if [ $rc -eq 0 ]; then
+    note "$name: ok ($((end - start)) s)"
+  else
+    note "$name: FAILED, exit $rc ($((end - start)) s); see $out/$name.log"
+    failed=1
+  fi
 }
+failed=0
 
 stage_env() {
   date -u
@@ -160,7 +167,7 @@ stage_train() {
   local models="resnet32 vgg16 densenet40 resnet34 mobilenetv2 efficientnet_b0"
   local budget=5 cifar_size="" fashion_size=""
   if [ $quick -eq 1 ]; then
-    models="resnet32 vgg16"; budget=2; cifar_size=256; fashion_size=1000
+    models="resnet32"; budget=1; cifar_size=256; fashion_size=1000
   fi
   mkdir -p "$out/train"
   local rc=0 m
@@ -210,17 +217,19 @@ stage_sync() {
   local counter="$build/tests/bench/libgs_cuda_sync_counter.so"
   [ -e "$counter" ] || { echo "no $counter"; return 1; }
   mkdir -p "$out/sync"
-  local short=20 long=120 opt steps
+  local short=20 long=120 model=resnet32 opt steps
+  [ $quick -eq 1 ] && { short=2; long=4; model=mlp; }
   for opt in sgd pal; do
     for steps in $short $long; do
       GRIDSEARCH_SYNC_COUNT_FILE="$out/sync/$opt-$steps.json" LD_PRELOAD="$counter" \
-        train_job resnet32 '{"name": "synthetic", "path": "cifar10-shape"}' "$opt" 600 100 \
+        train_job "$model" '{"name": "synthetic", "path": "cifar10-shape"}' "$opt" 600 100 \
         "$out/sync/$opt-$steps.jsonl" --max-steps "$steps" --flush-interval 1000 || return 1
     done
   done
-  "$python" - "$out/sync" "$short" "$long" "$device" <<'EOF'
+  "$python" - "$out/sync" "$short" "$long" "$device" "$model" <<'EOF'
 import json, os, sys
-folder, short, long, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+folder, device, model = sys.argv[1], sys.argv[4], sys.argv[5]
+short, long = int(sys.argv[2]), int(sys.argv[3])
 waits = ["cudaDeviceSynchronize", "cudaStreamSynchronize", "cudaEventSynchronize", "cudaMemcpy",
          "cudaMemcpyAsync_to_host", "cudaMalloc", "cudaFree", "cudaHostAlloc", "cudaFreeHost"]
 bad = False
@@ -232,8 +241,8 @@ for opt in ("sgd", "pal"):
               ": this LibTorch does not reach a shared libcudart; not measured"))
         bad = bad or device != "cpu"
         continue
-    print("%s, resnet32, batch 100: calls per step over %d steps (run of %d minus run of %d)" %
-          (opt, long - short, long, short))
+    print("%s, %s, batch 100: calls per step over %d steps (run of %d minus run of %d)" %
+          (opt, model, long - short, long, short))
     for name in waits + ["cudaEventQuery"]:
         per_step = (b[name] - a[name]) / (long - short)
         flag = "  <- host waits inside steps" if name in waits and per_step > 0 else ""
@@ -292,3 +301,4 @@ for f in train sync speed; do
   [ -s "$out/$f.log" ] && case ",$stages," in *",$f,"*) { echo "== $f"; tail -n 40 "$out/$f.log"; } >>"$summary" ;; esac
 done
 cat "$summary"
+exit $failed
