@@ -1,6 +1,8 @@
 // Calls the fake runtime's functions (fake_cuda_runtime.cc) a known number
 // of times and checks what comes back; cuda_sync_counter_test.sh runs it with
-// and without the counter preloaded and compares the counts it wrote.
+// and without the counter preloaded and compares the counts it wrote. Built
+// with GS_REAL_CUDA_RUNTIME it calls the real CUDA runtime instead, where
+// without a GPU every call fails: only the counts are checked then.
 #include <cstddef>
 #include <cstdio>
 
@@ -20,6 +22,9 @@ int cudaFreeHost(void*);
 int main() {
   int failures = 0;
   auto expect = [&failures](bool ok, const char* what) {
+#ifdef GS_REAL_CUDA_RUNTIME
+    ok = true;
+#endif
     if (!ok) {
       std::fprintf(stderr, "cuda_sync_counter_probe: %s\n", what);
       ++failures;
