@@ -7,8 +7,13 @@ set(GRIDSEARCH_GTEST_SOURCE_DIR /usr/src/googletest CACHE PATH
 set(GS_HAVE_GTEST OFF)
 if(GS_ALL)
   find_package(GTest REQUIRED)
-else()
+elseif(NOT TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=0")
   find_package(GTest QUIET)
+else()
+  # An installed GoogleTest is built with the C++11 ABI, which this LibTorch
+  # does not use: build it from its sources, with LibTorch's setting.
+  message(STATUS "LibTorch uses the pre-C++11 string ABI: GoogleTest is built from "
+                 "${GRIDSEARCH_GTEST_SOURCE_DIR}")
 endif()
 if(GTest_FOUND)
   set(GS_HAVE_GTEST ON)
