@@ -77,8 +77,9 @@ done
 case $device in cpu | cuda | cuda:[0-9]*) ;; *) die "--device: cpu, cuda or cuda:N, got '$device'" ;; esac
 [ "$device" = cuda ] && device=cuda:0
 [ "$device" = cpu ] && quick=1
-mkdir -p "$out"
+mkdir -p "$out" "$build"
 out=$(cd "$out" && pwd)
+build=$(cd "$build" && pwd)
 bundle=$(cd "$bundle" 2>/dev/null && pwd || echo "$bundle")
 summary=$out/summary.txt
 : >"$summary"
