@@ -32,6 +32,12 @@ constexpr double kTight = 1e-12;  // double arithmetic, a few roundings
 // Doubles on the test device (tests/test_device.h).
 torch::TensorOptions F64() { return OnTestDevice(torch::kDouble); }
 
+// The cross-entropy of `model` on a batch, as the trainer computes it.
+torch::Tensor BatchLoss(torch::nn::Sequential& model, const torch::Tensor& x,
+                        const torch::Tensor& y) {
+  return torch::nll_loss(torch::log_softmax(model->forward(x), 1), y);
+}
+
 torch::Tensor Vec(std::vector<double> v) {
   return torch::tensor(v, F64()).requires_grad_();
 }
@@ -316,7 +322,7 @@ TEST_P(PALStepTest, DropoutModelTrainsWithMatchingPasses) {
   torch::Tensor y = torch::randint(3, {64}, torch::kLong).to(TestDevice());
   PAL pal(net->parameters(), PALOptions());
   Use(pal);
-  auto closure = [&] { return torch::nll_loss(torch::log_softmax(net->forward(x), 1), y); };
+  auto closure = [&] { return BatchLoss(net, x, y); };
   double first = 0, last = 0;
   int minima = 0;
   for (int i = 0; i < 40; ++i) {
@@ -536,9 +542,7 @@ TEST(PALTest, TrainsTheMlpOnSyntheticData) {
   for (int i = 0; i < 30; ++i) {
     torch::Tensor x = train_x.slice(0, (i % 10) * 100, (i % 10 + 1) * 100);
     torch::Tensor y = train_y.slice(0, (i % 10) * 100, (i % 10 + 1) * 100);
-    double l = opt->step([&] {
-                    return torch::nll_loss(torch::log_softmax(model->forward(x), 1), y);
-                  }).item<double>();
+    double l = opt->step([&] { return BatchLoss(model, x, y); }).item<double>();
     ASSERT_TRUE(std::isfinite(l)) << "step " << i;
     if (i == 0) first = l;
     last = l;
@@ -578,17 +582,9 @@ TEST(PALTest, FollowsTheCpuStepForStepInFloat64) {
     const torch::Tensor dev_x = device_x.slice(0, begin, end);
     const torch::Tensor dev_y = device_y.slice(0, begin, end);
     const double cpu_loss =
-        cpu_pal
-            .step([&] {
-              return torch::nll_loss(torch::log_softmax(cpu_model->forward(cpu_x), 1), cpu_y);
-            })
-            .item<double>();
+        cpu_pal.step([&] { return BatchLoss(cpu_model, cpu_x, cpu_y); }).item<double>();
     const double device_loss =
-        device_pal
-            .step([&] {
-              return torch::nll_loss(torch::log_softmax(device_model->forward(dev_x), 1), dev_y);
-            })
-            .item<double>();
+        device_pal.step([&] { return BatchLoss(device_model, dev_x, dev_y); }).item<double>();
     EXPECT_NEAR(device_loss, cpu_loss, kRelative * std::abs(cpu_loss));
     const PALStepInfo cpu_info = cpu_pal.last_step_info();
     const PALStepInfo device_info = device_pal.last_step_info();
@@ -602,7 +598,7 @@ TEST(PALTest, FollowsTheCpuStepForStepInFloat64) {
   const auto device_params = device_model->parameters();
   ASSERT_EQ(cpu_params.size(), device_params.size());
   for (size_t k = 0; k < cpu_params.size(); ++k) {
-    const torch::Tensor difference = (device_params[k].detach().cpu() - cpu_params[k].detach());
+    const torch::Tensor difference = device_params[k].detach().cpu() - cpu_params[k].detach();
     EXPECT_LE(difference.abs().max().item<double>(),
               kRelative * cpu_params[k].detach().abs().max().item<double>())
         << "parameter " << k;

@@ -922,7 +922,8 @@ struct Window {
   double queued_at_end() const {
     double n = 0;
     for (const auto& [name, value] : metrics_end)
-      if (name.rfind("gridsearch_jobs{", 0) == 0 && name.find("state=\"queued\"") != std::string::npos)
+      if (name.rfind("gridsearch_jobs{", 0) == 0 &&
+          name.find("state=\"queued\"") != std::string::npos)
         n += value;
     return n;
   }

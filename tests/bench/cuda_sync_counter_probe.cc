@@ -19,13 +19,16 @@ int cudaHostAlloc(void**, size_t, unsigned int);
 int cudaFreeHost(void*);
 }
 
+#ifdef GS_REAL_CUDA_RUNTIME
+constexpr bool kCheckResults = false;  // without a GPU every call fails
+#else
+constexpr bool kCheckResults = true;
+#endif
+
 int main() {
   int failures = 0;
   auto expect = [&failures](bool ok, const char* what) {
-#ifdef GS_REAL_CUDA_RUNTIME
-    ok = true;
-#endif
-    if (!ok) {
+    if (!ok && kCheckResults) {
       std::fprintf(stderr, "cuda_sync_counter_probe: %s\n", what);
       ++failures;
     }
